@@ -1,0 +1,39 @@
+# One entry point for people and CI.
+#   make course   set up the environment and open the course in JupyterLab
+#   make test     set up the environment and run the whole test suite
+#   make release  regenerate release/ from source/ with nbgrader
+#   make clean-notebooks  strip outputs and editor metadata from source/
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+# nbgrader calls alembic by name, so the environment's bin/ goes first on PATH.
+export PATH := $(BIN):$(PATH)
+ASSIGNMENTS := $(notdir $(wildcard source/[0-9]*))
+
+.PHONY: course test lint release clean-notebooks env
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+env: $(VENV)/.installed
+
+course: env
+	@test -d my-work || cp -r release my-work
+	@echo "Your notebooks are in my-work/ (a copy of release/ that git ignores)."
+	$(BIN)/jupyter lab --notebook-dir=my-work
+
+lint: env
+	$(BIN)/ruff check .
+
+test: env lint
+	$(BIN)/python -m pytest
+
+release: env
+	$(BIN)/python scripts/generate_release.py $(ASSIGNMENTS)
+
+clean-notebooks: env
+	$(BIN)/python scripts/clean_notebooks.py source

@@ -1,0 +1,22 @@
+"""Shared helpers of the backpropagation course.
+
+Notebooks import what they need in their first cell, e.g.::
+
+    from course.testing import assert_tensor_close, checked_call
+    from course.gradcheck import check_gradient, numerical_gradient
+
+Modules
+-------
+testing
+    ``assert_tensor_close``, ``checked_call``: what the tests assert with.
+gradcheck
+    ``numerical_gradient``, ``numerical_vjp``, ``check_gradient``.
+graphs
+    ``draw_graph``: computational graphs with forward values and gradients.
+widgets
+    ``explore``: ipywidgets that fall back to a static figure when graded.
+nbgrader_plugins
+    Preprocessors used by ``nbgrader_config.py``.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,166 @@
+"""The mutation harness: do the tests fail wrong answers and pass right ones?
+
+For each assignment, ``tests/mutants/<assignment>.py`` defines two dicts,
+keyed by graded name (a top-level function or class of a solution cell)::
+
+    MUTANTS = {"relu_backward": {"gradient_one_at_zero": '''def relu_backward...'''}}
+    CORRECT_VARIANTS = {"relu_backward": {"where_instead_of_mask": '''...'''}}
+
+Each entry is complete source code that redefines the graded name as a
+student might. The harness runs the source notebook's setup, solution and
+given cells, then the entry's code (so it replaces the reference, and every
+other solution that calls it now calls it), then the test cells in order.
+A mutant is *killed* when some test cell fails; a correct variant must pass
+every test cell.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+
+from tests.notebooks import (
+    ROOT,
+    NotebookParts,
+    fresh_namespace,
+    is_solution_cell,
+    notebook_parts,
+    read_notebook,
+    run_test_cell,
+    source_path,
+    without_solution_markers,
+)
+
+MUTANTS_DIR = ROOT / "tests" / "mutants"
+MIN_MUTANTS = 5
+MIN_CORRECT_VARIANTS = 2
+
+
+@dataclass(frozen=True)
+class Entry:
+    assignment: str
+    target: str
+    name: str
+    source: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.assignment}:{self.target}:{self.name}"
+
+
+@dataclass
+class Outcome:
+    entry: Entry
+    failures: dict[str, str]  # grade_id -> reason, for the cells that failed
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.failures)
+
+
+def load_mutant_module(assignment: str) -> ModuleType:
+    path = MUTANTS_DIR / f"{assignment}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"{assignment} has no mutant file {path.relative_to(ROOT)}")
+    spec = importlib.util.spec_from_file_location(f"mutants_{assignment}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _entries(assignment: str, table: dict[str, dict[str, str]]) -> list[Entry]:
+    return [
+        Entry(assignment, target, name, source)
+        for target, by_name in table.items()
+        for name, source in by_name.items()
+    ]
+
+
+def mutants(assignment: str) -> list[Entry]:
+    return _entries(assignment, load_mutant_module(assignment).MUTANTS)
+
+
+def correct_variants(assignment: str) -> list[Entry]:
+    return _entries(assignment, load_mutant_module(assignment).CORRECT_VARIANTS)
+
+
+def graded_names(parts: NotebookParts) -> list[str]:
+    """Public top-level functions and classes defined in the solution cells."""
+    nb = read_notebook(source_path(parts.assignment))
+    names: list[str] = []
+    for cell in nb.cells:
+        if is_solution_cell(cell):
+            tree = ast.parse(without_solution_markers(cell.source))
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                    names.append(node.name)
+    return names
+
+
+def defines(source: str, name: str) -> bool:
+    tree = ast.parse(source)
+    return any(
+        isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name
+        for node in tree.body
+    )
+
+
+def run_entry(entry: Entry, parts: NotebookParts, stop_at_first_failure: bool) -> Outcome:
+    """Run the test cells against the notebook with ``entry`` swapped in."""
+    namespace = fresh_namespace(parts, entry.source, extra_label=entry.label)
+    failures: dict[str, str] = {}
+    modules_before = set(sys.modules)
+    for test in parts.tests:
+        reason = run_test_cell(test, namespace)
+        if reason is not None:
+            failures[test.grade_id] = reason
+            if stop_at_first_failure:
+                break
+    # a mutant must not leave imports behind that change later runs
+    for module in set(sys.modules) - modules_before:
+        if module.startswith("mutants_"):
+            del sys.modules[module]
+    return Outcome(entry, failures)
+
+
+def reference_failures(assignment: str) -> dict[str, str]:
+    """Test cells the untouched reference solution fails (should be none)."""
+    parts = notebook_parts(assignment)
+    namespace = fresh_namespace(parts)
+    failures = {}
+    for test in parts.tests:
+        reason = run_test_cell(test, namespace)
+        if reason is not None:
+            failures[test.grade_id] = reason
+    return failures
+
+
+# Filled by the tests, printed by conftest.py at the end of the run.
+RESULTS: dict[str, dict[str, list[Outcome]]] = {}
+
+
+def record(outcome: Outcome, kind: str) -> None:
+    RESULTS.setdefault(outcome.entry.assignment, {"mutant": [], "variant": []})[kind].append(outcome)
+
+
+def summary_lines() -> list[str]:
+    lines = []
+    for assignment in sorted(RESULTS):
+        mutant_outcomes = RESULTS[assignment]["mutant"]
+        variant_outcomes = RESULTS[assignment]["variant"]
+        killed = sum(o.killed for o in mutant_outcomes)
+        passed = sum(not o.killed for o in variant_outcomes)
+        lines.append(
+            f"{assignment}: mutants killed {killed}/{len(mutant_outcomes)}, "
+            f"correct variants passed {passed}/{len(variant_outcomes)}"
+        )
+        for o in mutant_outcomes:
+            if not o.killed:
+                lines.append(f"    SURVIVED {o.entry.label}")
+        for o in variant_outcomes:
+            if o.killed:
+                lines.append(f"    REJECTED {o.entry.label}: {o.failures}")
+    return lines

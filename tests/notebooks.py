@@ -1,0 +1,156 @@
+"""Reading the course's notebooks the way nbgrader sees them.
+
+Cell roles come from nbgrader's cell metadata:
+
+* the *setup* cell is the first code cell (locked; imports only);
+* *solution* cells have ``solution: true``; their ``### BEGIN SOLUTION`` /
+  ``### END SOLUTION`` regions become stubs in the release;
+* *test* cells have ``grade: true`` and ``solution: false``; their
+  ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` regions are stripped
+  from the release;
+* *given* cells are locked code cells tagged ``given``: code the course hands
+  to students that solutions or tests build on.
+
+Test cells may rely only on the setup, solution and given cells (and on
+their own code): that is what lets the mutation harness run them in-process,
+fast, without a kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "source"
+RELEASE = ROOT / "release"
+SHARED = ROOT.parent / "shared"
+
+SOLUTION_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
+HIDDEN_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) HIDDEN TESTS\s*$")
+
+
+def assignment_ids() -> list[str]:
+    """Ids of the assignments in source/, e.g. ``["01_computation_graphs", ...]``.
+
+    ``COURSE_ASSIGNMENTS=01_computation_graphs,02_activations`` limits the
+    test suite to those assignments while one works on them.
+    """
+    found = sorted(p.name for p in SOURCE.iterdir() if p.is_dir() and re.match(r"\d\d_", p.name))
+    wanted = [a for a in os.environ.get("COURSE_ASSIGNMENTS", "").split(",") if a]
+    return [a for a in found if a in wanted] if wanted else found
+
+
+def source_path(assignment: str) -> Path:
+    return SOURCE / assignment / f"{assignment}.ipynb"
+
+
+def release_path(assignment: str) -> Path:
+    return RELEASE / assignment / f"{assignment}.ipynb"
+
+
+def nbgrader_meta(cell: Any) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_solution_cell(cell: Any) -> bool:
+    return cell.get("cell_type") == "code" and bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test_cell(cell: Any) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_given_cell(cell: Any) -> bool:
+    return cell.get("cell_type") == "code" and "given" in cell.get("metadata", {}).get("tags", [])
+
+
+def without_solution_markers(source: str) -> str:
+    """The reference solution as a student would type it: markers removed."""
+    return "\n".join(line for line in source.split("\n") if not SOLUTION_MARKER.match(line))
+
+
+def without_hidden_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if not HIDDEN_MARKER.match(line))
+
+
+@dataclass
+class TestCell:
+    grade_id: str
+    source: str
+    points: float
+
+
+@dataclass
+class NotebookParts:
+    """The parts of a source notebook that the in-process harness runs."""
+
+    assignment: str
+    setup: str
+    definitions: list[tuple[str, str]] = field(default_factory=list)
+    tests: list[TestCell] = field(default_factory=list)
+
+
+def read_notebook(path: Path) -> Any:
+    return nbformat.read(str(path), as_version=4)
+
+
+def notebook_parts(assignment: str) -> NotebookParts:
+    """Split a source notebook into setup, definitions (solution and given cells) and tests."""
+    nb = read_notebook(source_path(assignment))
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    if not code_cells:
+        raise ValueError(f"{assignment} has no code cells")
+    parts = NotebookParts(assignment=assignment, setup=code_cells[0].source)
+    for cell in code_cells[1:]:
+        grade_id = nbgrader_meta(cell).get("grade_id", "?")
+        if is_test_cell(cell):
+            points = float(nbgrader_meta(cell).get("points", 0))
+            parts.tests.append(TestCell(grade_id, without_hidden_markers(cell.source), points))
+        elif is_solution_cell(cell) or is_given_cell(cell):
+            parts.definitions.append((grade_id, without_solution_markers(cell.source)))
+    return parts
+
+
+def execute_into(source: str, namespace: dict, label: str) -> None:
+    """Execute one cell's code in ``namespace``, naming it ``label`` in tracebacks."""
+    exec(compile(source, f"<{label}>", "exec"), namespace)
+
+
+def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str = "extra") -> dict:
+    """Run setup and definitions (then ``extra_code``) in a new namespace."""
+    namespace: dict = {"__name__": "__main__"}
+    execute_into(parts.setup, namespace, f"{parts.assignment}:setup")
+    for grade_id, source in parts.definitions:
+        execute_into(source, namespace, f"{parts.assignment}:{grade_id}")
+    if extra_code:
+        execute_into(extra_code, namespace, extra_label)
+    return namespace
+
+
+def run_test_cell(test: TestCell, namespace: dict) -> str | None:
+    """Run a test cell as nbgrader would judge it.
+
+    Returns None when the cell would earn its points, or a one-line reason:
+    the exception, or text written to stderr (nbgrader zeroes a cell for
+    either; the course's config moves stderr to stdout, but a test cell of
+    the reference must not rely on that).
+    """
+    cell_namespace = dict(namespace)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            execute_into(test.source, cell_namespace, test.grade_id)
+    except Exception as error:  # noqa: BLE001 - any failure of student code counts
+        return f"{type(error).__name__}: {error}"
+    if stderr.getvalue():
+        return "wrote to stderr: " + stderr.getvalue().strip().splitlines()[-1][:200]
+    return None
