@@ -111,13 +111,21 @@ def draw_graph(
                 color="black",
             )
         )
-        mid_x, mid_y = (start.x + end.x) / 2, (start.y + end.y) / 2
+        # Labels sit 45 % of the way from the source, on either side of the
+        # arrow, so that the labels of arrows converging on one node stay apart.
+        dx, dy = end.x - start.x, end.y - start.y
+        length = max((dx**2 + dy**2) ** 0.5, 1e-9)
+        normal_x, normal_y = -dy / length, dx / length
+        if normal_y < 0:
+            normal_x, normal_y = -normal_x, -normal_y
+        at_x, at_y = start.x + 0.45 * dx, start.y + 0.45 * dy
+        offset = 0.17
         if edge.forward:
-            ax.text(mid_x, mid_y + 0.12, edge.forward, color=FORWARD_COLOR,
-                    ha="center", va="bottom", fontsize=11)
+            ax.text(at_x + offset * normal_x, at_y + offset * normal_y, edge.forward,
+                    color=FORWARD_COLOR, ha="center", va="center", fontsize=11)
         if edge.backward:
-            ax.text(mid_x, mid_y - 0.12, edge.backward, color=BACKWARD_COLOR,
-                    ha="center", va="top", fontsize=11)
+            ax.text(at_x - offset * normal_x, at_y - offset * normal_y, edge.backward,
+                    color=BACKWARD_COLOR, ha="center", va="center", fontsize=11)
     xs = [n.x for n in nodes]
     ys = [n.y for n in nodes]
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
