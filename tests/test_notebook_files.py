@@ -75,7 +75,12 @@ def _ends_without_a_value(source: str) -> bool:
     if not isinstance(last, ast.Expr):
         return True
     call = last.value
-    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"
+    # print and the course's assert_*/check_* helpers return None.
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and (call.func.id == "print" or call.func.id.startswith(("assert_", "check_")))
+    )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -121,7 +126,8 @@ def test_release_equals_a_fresh_nbgrader_generate_assignment(tmp_path):
 
 def test_release_has_exactly_the_assignments_of_source():
     released = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
-    assert released == sorted(a for a in assignment_ids())
+    sources = sorted(p.parent.name for p in (ROOT / "source").glob("*/*.ipynb"))
+    assert released == sources
 
 
 def _split_regions(source: str, marker: re.Pattern) -> tuple[list[str], list[str]]:
