@@ -15,6 +15,14 @@ graphs
     ``draw_graph``: computational graphs with forward values and gradients.
 widgets
     ``explore``: ipywidgets that fall back to a static figure when graded.
+activation_plots
+    An elementwise layer drawn with its derivative and a finite-difference estimate (02).
+toy_data
+    ``make_moons``, ``make_spirals``: small 2-D classification data sets (04).
+decision_plots
+    Decision boundaries and loss curves of a 2-D classifier (04).
+conv_diagrams
+    Which upstream gradients meet which inputs in a strided convolution (06).
 nbgrader_plugins
     Preprocessors used by ``nbgrader_config.py``.
 """

@@ -121,7 +121,12 @@ def _hidden_lines(assignment):
                 hidden.add(line.strip())
             else:
                 visible.add(line.strip())
-    return {line for line in hidden - visible if len(line) >= 25}
+    # A hidden line that is part of a visible one (the same call without its comment, say) would be
+    # found in every feedback; only lines that the student never sees can tell a leak.
+    return {
+        line for line in hidden - visible
+        if len(line) >= 25 and not any(line in shown for shown in visible)
+    }
 
 
 def _text_of_html(path):

@@ -106,3 +106,8 @@ def test_checked_call_catches_python_warnings_and_leaves_filters_alone():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         checked_call(lambda: 1)
+
+
+def test_checked_call_accepts_underflow_to_zero():
+    result = checked_call(lambda v: np.exp(v), np.array([-1000.0, 0.0]))
+    assert result[0] == 0.0

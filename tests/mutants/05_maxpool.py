@@ -1,0 +1,371 @@
+"""Plausible mistakes and correct variants for 05_maxpool.
+
+Each source redefines one graded name the way a student might. Variants and
+mutants of ``maxpool_forward`` keep the documented cache
+``(x, argmax, (ph, pw), stride)`` with ``argmax`` the flat index ``r * W + c``
+of each window's first maximum, so that they pair with the reference
+``maxpool_backward`` (and the other way round).
+"""
+
+MUTANTS = {
+    "maxpool_forward": {
+        "output_size_with_ceil": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho = -(-(H - ph) // stride) + 1
+    Wo = -(-(W - pw) // stride) + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            h, w = window.shape[2:]
+            flat = window.reshape(N, C, h * w)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // w) * W + j * stride + k % w
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "stride_ignored": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // ph + 1, (W - pw) // pw + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * ph:i * ph + ph, j * pw:j * pw + pw].reshape(N, C, ph * pw)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * ph + k // pw) * W + j * pw + k % pw
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "pool_tuple_swapped": '''
+def maxpool_forward(x, pool=2, stride=2):
+    pw, ph = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw].reshape(N, C, ph * pw)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // pw) * W + j * stride + k % pw
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "output_size_H_over_stride": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = H // stride, W // stride
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            h, w = window.shape[2:]
+            flat = window.reshape(N, C, h * w)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // w) * W + j * stride + k % w
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "float64_output": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.zeros((N, C, Ho, Wo))
+    argmax = np.zeros((N, C, Ho, Wo), dtype=int)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw].reshape(N, C, -1)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // pw) * W + j * stride + k % pw
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "last_maximum_kept": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best, where = -np.inf, 0
+                    for r in range(i * stride, i * stride + ph):
+                        for s in range(j * stride, j * stride + pw):
+                            if x[n, c, r, s] >= best:
+                                best, where = x[n, c, r, s], r * W + s
+                    out[n, c, i, j] = best
+                    argmax[n, c, i, j] = where
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "column_major_first_maximum": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best, where = -np.inf, 0
+                    for s in range(j * stride, j * stride + pw):
+                        for r in range(i * stride, i * stride + ph):
+                            if x[n, c, r, s] > best:
+                                best, where = x[n, c, r, s], r * W + s
+                    out[n, c, i, j] = best
+                    argmax[n, c, i, j] = where
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "index_inside_the_window": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw].reshape(N, C, -1)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = np.argmax(flat, axis=2)
+    return out, (x, argmax, (ph, pw), stride)
+''',
+    },
+    "maxpool_backward": {
+        "assignment_instead_of_addition": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    r, s = divmod(int(argmax[n, c, i, j]), W)
+                    dx[n, c, r, s] = dout[n, c, i, j]
+    return dx
+''',
+        "fancy_index_plus_equals": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros((N, C, H * W), dtype=x.dtype)
+    n_idx = np.arange(N)[:, None, None, None]
+    c_idx = np.arange(C)[None, :, None, None]
+    dx[n_idx, c_idx, argmax] += dout
+    return dx.reshape(x.shape)
+''',
+        "every_tied_maximum": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += (
+                mask * dout[:, :, i, j][:, :, None, None])
+    return dx
+''',
+        "last_tied_maximum": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    k = window.size - 1 - np.argmax(window.ravel()[::-1])
+                    dx[n, c, i * stride + k // pw, j * stride + k % pw] += dout[n, c, i, j]
+    return dx
+''',
+        "stride_ignored": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[n, c, i * ph:i * ph + ph, j * pw:j * pw + pw]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * ph + a, j * pw + b] += dout[n, c, i, j]
+    return dx
+''',
+        "split_among_ties": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            mask = window == window.max(axis=(2, 3), keepdims=True)
+            share = mask / mask.sum(axis=(2, 3), keepdims=True)
+            dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += (
+                share * dout[:, :, i, j][:, :, None, None])
+    return dx
+''',
+        "average_pooling_backward": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    dx = np.zeros_like(x)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += (
+                dout[:, :, i, j][:, :, None, None] / (ph * pw))
+    return dx
+''',
+        "flat_index_divided_by_H": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    r, s = divmod(int(argmax[n, c, i, j]), H)
+                    dx[n, c, r, s] += dout[n, c, i, j]
+    return dx
+''',
+        "float64_zeros": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros(x.shape)
+    rows, cols = np.unravel_index(argmax, (H, W))
+    n_idx = np.arange(N)[:, None, None, None]
+    c_idx = np.arange(C)[None, :, None, None]
+    np.add.at(dx, (n_idx, c_idx, rows, cols), dout)
+    return dx
+''',
+    },
+}
+
+CORRECT_VARIANTS = {
+    "maxpool_forward": {
+        "four_loops_and_a_scan": '''
+def maxpool_forward(x, pool=2, stride=2):
+    if isinstance(pool, int):
+        pool = (pool, pool)
+    ph, pw = pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.zeros((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.zeros((N, C, Ho, Wo), dtype=np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    best, where = None, None
+                    for r in range(i * stride, i * stride + ph):
+                        for s in range(j * stride, j * stride + pw):
+                            if best is None or x[n, c, r, s] > best:
+                                best, where = x[n, c, r, s], r * W + s
+                    out[n, c, i, j] = best
+                    argmax[n, c, i, j] = where
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "sliding_window_view": '''
+def maxpool_forward(x, pool=2, stride=2):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    ph, pw = np.broadcast_to(pool, (2,))
+    ph, pw = int(ph), int(pw)
+    N, C, H, W = x.shape
+    windows = sliding_window_view(x, (ph, pw), axis=(2, 3))[:, :, ::stride, ::stride]
+    Ho, Wo = windows.shape[2:4]
+    flat = windows.reshape(N, C, Ho, Wo, ph * pw)
+    k = flat.argmax(axis=-1)
+    out = flat.max(axis=-1)
+    rows = np.arange(Ho)[:, None] * stride + k // pw
+    cols = np.arange(Wo)[None, :] * stride + k % pw
+    return out, (x, rows * W + cols, (ph, pw), stride)
+''',
+        "unravel_per_window": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = pool if isinstance(pool, tuple) else (pool, pool)
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=int)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    a, b = np.unravel_index(np.argmax(window), window.shape)
+                    out[n, c, i, j] = window[a, b]
+                    argmax[n, c, i, j] = np.ravel_multi_index((i * stride + a, j * stride + b), (H, W))
+    return out, (x, argmax, (ph, pw), stride)
+''',
+    },
+    "maxpool_backward": {
+        "loops_with_divmod": '''
+def maxpool_backward(dout, cache):
+    x, argmax, pool, stride = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    r, s = divmod(int(argmax[n, c, i, j]), W)
+                    dx[n, c, r, s] += dout[n, c, i, j]
+    return dx
+''',
+        "rescan_and_stop_at_first_maximum": '''
+def maxpool_backward(dout, cache):
+    x, _, (ph, pw), stride = cache
+    N, C, H, W = x.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
+                    top = window.max()
+                    found = False
+                    for a in range(ph):
+                        for b in range(pw):
+                            if not found and window[a, b] == top:
+                                dx[n, c, i * stride + a, j * stride + b] += dout[n, c, i, j]
+                                found = True
+    return dx
+''',
+        "unravel_and_add_at": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros(x.shape, dtype=x.dtype)
+    rows, cols = np.unravel_index(argmax, (H, W))
+    n_idx, c_idx = np.ogrid[:N, :C]
+    np.add.at(dx, (n_idx[:, :, None, None], c_idx[:, :, None, None], rows, cols), dout)
+    return dx
+''',
+        "bincount_per_plane": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    plane = (np.arange(N * C).reshape(N, C, 1, 1) * (H * W) + argmax).ravel()
+    dx = np.bincount(plane, weights=dout.ravel(), minlength=N * C * H * W)
+    return dx.reshape(x.shape).astype(x.dtype)
+''',
+    },
+}
