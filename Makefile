@@ -3,6 +3,7 @@
 #   make test     set up the environment and run the whole test suite
 #   make release  regenerate release/ from source/ with nbgrader
 #   make clean-notebooks  strip outputs and editor metadata from source/
+#   make bench    run the benchmarks (figures recorded in docs/benchmarks.md)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -11,7 +12,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard source/[0-9]*))
 
-.PHONY: course test lint release clean-notebooks env
+.PHONY: course test lint release clean-notebooks env bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +38,6 @@ release: env
 
 clean-notebooks: env
 	$(BIN)/python scripts/clean_notebooks.py source
+
+bench: env
+	$(BIN)/python benchmarks/cnn_speed.py

@@ -23,6 +23,8 @@ decision_plots
     Decision boundaries and loss curves of a 2-D classifier (04).
 conv_diagrams
     Which upstream gradients meet which inputs in a strided convolution (06).
+digits
+    ``load_digits``, ``load_digits_split``: the UCI hand-written digits shipped in ``data/`` (07).
 nbgrader_plugins
     Preprocessors used by ``nbgrader_config.py``.
 """

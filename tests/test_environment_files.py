@@ -20,6 +20,7 @@ def _pyproject_requirements() -> set[tuple[str, str]]:
 
 
 def _conda_requirements() -> set[tuple[str, str]]:
+    """Requirements of environment.yml: conda packages and those its pip section installs by name."""
     found, in_pip_section = set(), False
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
@@ -27,9 +28,11 @@ def _conda_requirements() -> set[tuple[str, str]]:
         if stripped.startswith("- pip:"):
             in_pip_section = True
             continue
-        if in_pip_section or not stripped.startswith("- ") or stripped.startswith("#"):
+        if not stripped.startswith("- ") or stripped.startswith("#"):
             continue
         entry = stripped[2:].split("#")[0].strip()
+        if in_pip_section and entry.startswith("-"):
+            continue  # pip options such as "-e ." are not requirements
         name, spec = _normalise(entry)
         if name in {"python", "pip"}:
             continue

@@ -1,0 +1,488 @@
+"""Plausible mistakes and correct alternatives for 07_cnn.
+
+Most mutants are the reference solution with one plausible change, made by exact text
+replacement in the source notebook's solution cells (``_mutate`` fails loudly when the
+reference no longer contains the text, so the mutants cannot silently drift away from
+it). The correct variants are written out in full: each is a different way a student
+might get the same answer right.
+"""
+
+from tests.notebooks import notebook_parts
+
+_REFERENCE = dict(notebook_parts("07_cnn").definitions)
+
+
+def _mutate(grade_id: str, *replacements: tuple[str, str]) -> str:
+    """The reference of ``grade_id`` with each ``(old, new)`` replacement made exactly once."""
+    source = _REFERENCE[grade_id]
+    for old, new in replacements:
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{grade_id}: {old!r} occurs {count} times in the reference")
+        source = source.replace(old, new)
+    return source
+
+
+# ----------------------------------------------------------------------------- im2col
+
+_IM2COL_RETURN = "return blocks.reshape(N * out_h * out_w, C * kh * kw)"
+
+IM2COL_MUTANTS = {
+    "columns_in_a_b_c_order": _mutate("im2col", (
+        _IM2COL_RETURN,
+        "return blocks.transpose(0, 1, 2, 4, 5, 3).reshape(N * out_h * out_w, C * kh * kw)")),
+    "rows_in_i_j_n_order": _mutate("im2col", (
+        _IM2COL_RETURN,
+        "return blocks.transpose(1, 2, 0, 3, 4, 5).reshape(N * out_h * out_w, C * kh * kw)")),
+    "stride_ignored_in_slices": _mutate("im2col", (
+        "window = xp[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride]",
+        "window = xp[:, :, a:a + out_h, b:b + out_w]")),
+    "output_size_rounded_up": _mutate(
+        "im2col",
+        ("out_h = (H + 2 * pad - kh) // stride + 1", "out_h = -(-(H + 2 * pad - kh) // stride) + 1"),
+        ("out_w = (W + 2 * pad - kw) // stride + 1", "out_w = -(-(W + 2 * pad - kw) // stride) + 1"),
+    ),
+    "kernel_flipped": _mutate("im2col", (
+        "blocks[:, :, :, :, a, b] = window.transpose(0, 2, 3, 1)",
+        "blocks[:, :, :, :, kh - 1 - a, kw - 1 - b] = window.transpose(0, 2, 3, 1)")),
+    "padding_on_one_side_only": _mutate("im2col", (
+        "np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))",
+        "np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+    "output_size_ignores_padding": _mutate(
+        "im2col",
+        ("out_h = (H + 2 * pad - kh) // stride + 1", "out_h = (H - kh) // stride + 1"),
+        ("out_w = (W + 2 * pad - kw) // stride + 1", "out_w = (W - kw) // stride + 1"),
+    ),
+}
+
+IM2COL_VARIANTS = {
+    "sliding_window_view": '''
+def im2col(x, kh, kw, stride=1, pad=0):
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]
+    n, c, out_h, out_w = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * out_h * out_w, c * kh * kw)
+''',
+    "loop_over_windows": '''
+def im2col(x, kh, kw, stride=1, pad=0):
+    n_img, n_ch, height, width = x.shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    cols = np.zeros((n_img * out_h * out_w, n_ch * kh * kw), dtype=x.dtype)
+    row = 0
+    for n in range(n_img):
+        for i in range(out_h):
+            for j in range(out_w):
+                top, left = i * stride, j * stride
+                cols[row] = xp[n, :, top:top + kh, left:left + kw].reshape(-1)
+                row += 1
+    return cols
+''',
+    "fancy_indexing": '''
+def im2col(x, kh, kw, stride=1, pad=0):
+    n_img, n_ch, height, width = x.shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    rows = stride * np.repeat(np.arange(out_h), out_w)[:, None] + np.repeat(np.arange(kh), kw)
+    cols = stride * np.tile(np.arange(out_w), out_h)[:, None] + np.tile(np.arange(kw), kh)
+    patches = xp[:, :, rows, cols]
+    return patches.transpose(0, 2, 1, 3).reshape(n_img * out_h * out_w, n_ch * kh * kw)
+''',
+}
+
+# ----------------------------------------------------------------------------- col2im
+
+_COL2IM_RETURN = "return xp[:, :, pad:pad + H, pad:pad + W].copy()"
+
+COL2IM_MUTANTS = {
+    "overlaps_overwritten": _mutate("col2im", (
+        "b:b + stride * out_w:stride] += (", "b:b + stride * out_w:stride] = (")),
+    "overlaps_averaged": _mutate("col2im", (
+        _COL2IM_RETURN,
+        """counts = np.zeros(xp.shape)
+    for a in range(kh):
+        for b in range(kw):
+            counts[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride] += 1
+    xp = xp / np.maximum(counts, 1)
+    return xp[:, :, pad:pad + H, pad:pad + W].copy()""")),
+    "padding_kept": _mutate("col2im", (_COL2IM_RETURN, "return xp")),
+    "padding_cut_with_negative_index": _mutate("col2im", (
+        _COL2IM_RETURN, "return xp[:, :, pad:-pad, pad:-pad].copy()")),
+    "padding_cut_on_one_side": _mutate("col2im", (
+        _COL2IM_RETURN, "return xp[:, :, :H, :W].copy()")),
+    "columns_read_in_a_b_c_order": _mutate(
+        "col2im",
+        ("blocks = cols.reshape(N, out_h, out_w, C, kh, kw)",
+         "blocks = cols.reshape(N, out_h, out_w, kh, kw, C)"),
+        ("blocks[:, :, :, :, a, b].transpose(0, 3, 1, 2)",
+         "blocks[:, :, :, a, b, :].transpose(0, 3, 1, 2)"),
+    ),
+    "stride_ignored": _mutate("col2im", (
+        "xp[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride] += (",
+        "xp[:, :, a:a + out_h, b:b + out_w] += (")),
+}
+
+COL2IM_VARIANTS = {
+    "loop_over_windows": '''
+def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
+    n_img, n_ch, height, width = x_shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    xp = np.zeros((n_img, n_ch, height + 2 * pad, width + 2 * pad), dtype=cols.dtype)
+    row = 0
+    for n in range(n_img):
+        for i in range(out_h):
+            for j in range(out_w):
+                top, left = i * stride, j * stride
+                xp[n, :, top:top + kh, left:left + kw] += cols[row].reshape(n_ch, kh, kw)
+                row += 1
+    return xp[:, :, pad:pad + height, pad:pad + width]
+''',
+    "add_at_with_index_arrays": '''
+def col2im(cols, x_shape, kh, kw, stride=1, pad=0):
+    n_img, n_ch, height, width = x_shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    rows = stride * np.repeat(np.arange(out_h), out_w)[:, None] + np.repeat(np.arange(kh), kw)
+    columns = stride * np.tile(np.arange(out_w), out_h)[:, None] + np.tile(np.arange(kw), kh)
+    patches = cols.reshape(n_img, out_h * out_w, n_ch, kh * kw).transpose(0, 2, 1, 3)
+    xp = np.zeros((n_img, n_ch, height + 2 * pad, width + 2 * pad), dtype=cols.dtype)
+    np.add.at(xp, (slice(None), slice(None), rows, columns), patches)
+    if pad == 0:
+        return xp
+    return xp[:, :, pad:-pad, pad:-pad]
+''',
+}
+
+# ------------------------------------------------------------------ conv2d_forward_fast
+
+_PRODUCT = "out = cols @ w.reshape(F, -1).T + b"
+
+CONV_FORWARD_MUTANTS = {
+    "bias_forgotten": _mutate("conv2d_forward_fast", (_PRODUCT, "out = cols @ w.reshape(F, -1).T")),
+    "weights_reshaped_to_columns_directly": _mutate("conv2d_forward_fast", (
+        _PRODUCT, "out = cols @ w.reshape(-1, F) + b")),
+    "output_reshaped_without_transpose": _mutate("conv2d_forward_fast", (
+        "out.reshape(N, out_h, out_w, F).transpose(0, 3, 1, 2)",
+        "out.reshape(N, F, out_h, out_w)")),
+    "kernel_flipped": _mutate("conv2d_forward_fast", (
+        _PRODUCT, "out = cols @ w[:, :, ::-1, ::-1].reshape(F, -1).T + b")),
+    "padding_not_passed_on": _mutate("conv2d_forward_fast", (
+        "cols = im2col(x, kh, kw, stride, pad)", "cols = im2col(x, kh, kw, stride)")),
+    "spatial_axes_swapped": _mutate("conv2d_forward_fast", (
+        "out.reshape(N, out_h, out_w, F).transpose(0, 3, 1, 2)",
+        "out.reshape(N, out_w, out_h, F).transpose(0, 3, 2, 1)")),
+}
+
+CONV_FORWARD_VARIANTS = {
+    "tensordot_filters_first": '''
+def conv2d_forward_fast(x, w, b, stride=1, pad=0):
+    n_img, _, height, width = x.shape
+    n_f, _, kh, kw = w.shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    cols = im2col(x, kh, kw, stride, pad)
+    out = np.tensordot(w.reshape(n_f, -1), cols, axes=([1], [1]))
+    out = out.reshape(n_f, n_img, out_h, out_w).transpose(1, 0, 2, 3) + b[None, :, None, None]
+    return out, (x.shape, w, cols, stride, pad)
+''',
+    "einsum": '''
+def conv2d_forward_fast(x, w, b, stride=1, pad=0):
+    n_img, _, height, width = x.shape
+    n_f, n_ch, kh, kw = w.shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    cols = im2col(x, kh, kw, stride, pad)
+    windows = cols.reshape(n_img, out_h, out_w, n_ch, kh, kw)
+    out = np.einsum("nijcab,fcab->nfij", windows, w) + b.reshape(1, -1, 1, 1)
+    return out, (x.shape, w, cols, stride, pad)
+''',
+}
+
+# ----------------------------------------------------------------- conv2d_backward_fast
+
+CONV_BACKWARD_MUTANTS = {
+    "dout_reshaped_without_transpose": _mutate("conv2d_backward_fast", (
+        "dout_rows = dout.transpose(0, 2, 3, 1).reshape(-1, F)",
+        "dout_rows = dout.reshape(-1, F)")),
+    "db_not_summed_over_pixels": _mutate("conv2d_backward_fast", (
+        "db = dout_rows.sum(axis=0)", "db = dout.sum(axis=0)")),
+    "dw_product_transposed": _mutate("conv2d_backward_fast", (
+        "dw = (dout_rows.T @ cols).reshape(w.shape)", "dw = (cols.T @ dout_rows).reshape(w.shape)")),
+    "dx_with_flipped_kernel": _mutate("conv2d_backward_fast", (
+        "col2im(dout_rows @ w.reshape(F, -1),", "col2im(dout_rows @ w[:, :, ::-1, ::-1].reshape(F, -1),")),
+    "dx_without_stride": _mutate("conv2d_backward_fast", (
+        "x_shape, kh, kw, stride, pad)", "x_shape, kh, kw, 1, pad)")),
+    "dw_averaged_over_batch": _mutate("conv2d_backward_fast", (
+        "dw = (dout_rows.T @ cols).reshape(w.shape)",
+        "dw = (dout_rows.T @ cols).reshape(w.shape) / x_shape[0]")),
+    "db_averaged_over_pixels": _mutate("conv2d_backward_fast", (
+        "db = dout_rows.sum(axis=0)", "db = dout_rows.mean(axis=0)")),
+}
+
+CONV_BACKWARD_VARIANTS = {
+    "einsum": '''
+def conv2d_backward_fast(dout, cache):
+    x_shape, w, cols, stride, pad = cache
+    n_f, n_ch, kh, kw = w.shape
+    n_img, _, out_h, out_w = dout.shape
+    windows = cols.reshape(n_img, out_h, out_w, n_ch, kh, kw)
+    dw = np.einsum("nfij,nijcab->fcab", dout, windows)
+    db = dout.sum(axis=(0, 2, 3))
+    dcols = np.einsum("nfij,fcab->nijcab", dout, w).reshape(cols.shape)
+    return col2im(dcols, x_shape, kh, kw, stride, pad), dw, db
+''',
+    "scatter_per_kernel_offset": '''
+def conv2d_backward_fast(dout, cache):
+    x_shape, w, cols, stride, pad = cache
+    n_img, n_ch, height, width = x_shape
+    n_f, _, kh, kw = w.shape
+    out_h, out_w = dout.shape[2], dout.shape[3]
+    flat = dout.transpose(1, 0, 2, 3).reshape(n_f, -1)
+    order = cols.reshape(n_img, out_h, out_w, -1).reshape(-1, n_ch * kh * kw)
+    dw = (flat @ order).reshape(w.shape)
+    db = flat.sum(axis=1)
+    dxp = np.zeros((n_img, n_ch, height + 2 * pad, width + 2 * pad))
+    for a in range(kh):
+        for b in range(kw):
+            dxp[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride] += np.einsum(
+                "nfij,fc->ncij", dout, w[:, :, a, b])
+    return dxp[:, :, pad:pad + height, pad:pad + width], dw, db
+''',
+}
+
+# ---------------------------------------------------------------------------- SimpleCNN
+
+SIMPLECNN_MUTANTS = {
+    "flattened_in_i_j_f_order": _mutate(
+        "SimpleCNN",
+        ("flat = pooled.reshape(n, -1)", "flat = pooled.transpose(0, 2, 3, 1).reshape(n, -1)"),
+        ('dpooled = (dscores @ self.params["W2"].T).reshape(n, f, hp, wp)',
+         'dpooled = (dscores @ self.params["W2"].T).reshape(n, hp, wp, f).transpose(0, 3, 1, 2)'),
+    ),
+    "pool_gradient_to_every_tied_maximum": _mutate(
+        "SimpleCNN",
+        ("return scores, (conv, conv_cache, first_max, flat)",
+         "return scores, (conv, conv_cache, windows == pooled[..., None], flat)"),
+        ("n, f, hp, wp = first_max.shape", "n, f, hp, wp = first_max.shape[:4]"),
+        ("np.put_along_axis(dwindows, first_max[..., None], dpooled[..., None], axis=-1)",
+         "dwindows = first_max * dpooled[..., None]"),
+    ),
+    "pool_gradient_to_last_maximum": _mutate("SimpleCNN", (
+        "first_max = np.argmax(windows, axis=-1)",
+        "first_max = 3 - np.argmax(windows[..., ::-1], axis=-1)")),
+    "relu_backward_forgotten": _mutate("SimpleCNN", ("dconv = dact * (conv > 0)", "dconv = dact")),
+    "gradient_not_divided_by_batch": _mutate("SimpleCNN", ("        dscores /= n\n", "")),
+    "softmax_without_max_shift": _mutate("SimpleCNN", (
+        "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores")),
+    "odd_maps_not_cropped_for_pooling": _mutate("SimpleCNN", (
+        "windows = (act[:, :, :2 * hp, :2 * wp].reshape(", "windows = (act.reshape(")),
+    "initialisation_not_seeded": _mutate("SimpleCNN", (
+        "rng = np.random.default_rng(seed)", "rng = np.random.default_rng()")),
+    "last_layer_initialised_with_unit_variance": _mutate("SimpleCNN", (
+        'rng.normal(0.0, 0.01, size=(hidden, num_classes))',
+        'rng.normal(0.0, 1.0, size=(hidden, num_classes))')),
+    "predict_returns_scores": _mutate("SimpleCNN", (
+        "return np.argmax(self.forward(x)[0], axis=1)", "return self.forward(x)[0]")),
+    "convolution_not_padded": _mutate("SimpleCNN", ("self.pad = k // 2", "self.pad = 0")),
+    "loss_summed_over_batch": _mutate(
+        "SimpleCNN",
+        ("loss = float(-log_probs[np.arange(n), y].mean())",
+         "loss = float(-log_probs[np.arange(n), y].sum())"),
+        ("        dscores /= n\n", ""),
+    ),
+}
+
+SIMPLECNN_VARIANTS = {
+    "everything_in_loss_with_pooling_masks": '''
+class SimpleCNN:
+    def __init__(self, input_shape, num_filters=8, filter_size=3, num_classes=10, seed=0):
+        c, h, w = input_shape
+        rng = np.random.default_rng(seed)
+        self.params = {}
+        self.params["W1"] = rng.standard_normal((num_filters, c, filter_size, filter_size))
+        self.params["W1"] *= np.sqrt(2.0 / (c * filter_size ** 2))
+        self.params["b1"] = np.zeros(num_filters)
+        self.params["W2"] = 0.01 * rng.standard_normal((num_filters * (h // 2) * (w // 2),
+                                                        num_classes))
+        self.params["b2"] = np.zeros(num_classes)
+        self.pad = filter_size // 2
+
+    def _scores(self, x):
+        conv, conv_cache = conv2d_forward_fast(x, self.params["W1"], self.params["b1"], 1,
+                                               self.pad)
+        relu = np.where(conv > 0, conv, 0.0)
+        hp, wp = relu.shape[2] // 2, relu.shape[3] // 2
+        corners = [relu[:, :, a:2 * hp:2, b:2 * wp:2] for a in (0, 1) for b in (0, 1)]
+        pooled = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+        scores = pooled.reshape(len(x), -1) @ self.params["W2"] + self.params["b2"]
+        return scores, (conv, conv_cache, corners, pooled)
+
+    def loss(self, x, y):
+        scores, (conv, conv_cache, corners, pooled) = self._scores(x)
+        n = len(x)
+        top = scores.max(axis=1, keepdims=True)
+        log_z = top[:, 0] + np.log(np.sum(np.exp(scores - top), axis=1))
+        loss = np.mean(log_z - scores[np.arange(n), y])
+        probs = np.exp(scores - log_z[:, None])
+        onehot = np.zeros_like(scores)
+        onehot[np.arange(n), y] = 1.0
+        dscores = (probs - onehot) / n
+        grads = {"W2": pooled.reshape(n, -1).T @ dscores, "b2": np.sum(dscores, axis=0)}
+        dpooled = (dscores @ self.params["W2"].T).reshape(pooled.shape)
+        drelu = np.zeros(conv.shape)
+        taken = np.zeros(pooled.shape, dtype=bool)
+        for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+            hit = (corners[k] == pooled) & ~taken
+            drelu[:, :, a:2 * pooled.shape[2]:2, b:2 * pooled.shape[3]:2] = np.where(hit, dpooled, 0.0)
+            taken |= hit
+        dconv = np.where(conv > 0, drelu, 0.0)
+        _, grads["W1"], grads["b1"] = conv2d_backward_fast(dconv, conv_cache)
+        return loss, grads
+
+    def predict(self, x):
+        return self._scores(x)[0].argmax(axis=1)
+''',
+    "one_hot_windows_and_logaddexp": '''
+class SimpleCNN:
+    def __init__(self, input_shape, num_filters=8, filter_size=3, num_classes=10, seed=0):
+        channels, height, width = input_shape
+        rng = np.random.default_rng(seed)
+        fan_in = channels * filter_size * filter_size
+        self.params = {
+            "W1": rng.normal(scale=np.sqrt(2 / fan_in),
+                             size=(num_filters, channels, filter_size, filter_size)),
+            "b1": np.zeros(num_filters),
+            "W2": rng.normal(scale=0.01, size=(num_filters * (height // 2) * (width // 2),
+                                               num_classes)),
+            "b2": np.zeros(num_classes),
+        }
+        self.filter_size = filter_size
+
+    def forward(self, x):
+        p = self.params
+        conv, conv_cache = conv2d_forward_fast(x, p["W1"], p["b1"], pad=self.filter_size // 2)
+        act = conv * (conv > 0)
+        n, f, h, w = act.shape
+        hp, wp = h // 2, w // 2
+        win = act[:, :, :2 * hp, :2 * wp].reshape(n, f, hp, 2, wp, 2)
+        win = np.moveaxis(win, 3, 4).reshape(n, f, hp, wp, 4)
+        mask = np.eye(4)[win.argmax(axis=-1)]
+        pooled = np.sum(win * mask, axis=-1)
+        feats = pooled.reshape(n, f * hp * wp)
+        return feats @ p["W2"] + p["b2"], (conv, conv_cache, mask, feats)
+
+    def loss(self, x, y):
+        scores, (conv, conv_cache, mask, feats) = self.forward(x)
+        n = scores.shape[0]
+        log_probs = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+        loss = -np.mean(log_probs[np.arange(n), y])
+        dscores = np.exp(log_probs)
+        dscores[np.arange(n), y] -= 1
+        dscores = dscores / n
+        grads = {"W2": feats.T @ dscores, "b2": dscores.sum(0)}
+        _, f, hp, wp, _ = mask.shape
+        dwin = mask * (dscores @ self.params["W2"].T).reshape(n, f, hp, wp, 1)
+        dwin = np.moveaxis(dwin.reshape(n, f, hp, wp, 2, 2), 4, 3).reshape(n, f, 2 * hp, 2 * wp)
+        dact = np.zeros_like(conv)
+        dact[:, :, :2 * hp, :2 * wp] = dwin
+        dx, dw1, db1 = conv2d_backward_fast(dact * (conv > 0), conv_cache)
+        grads["W1"], grads["b1"] = dw1, db1
+        return float(loss), grads
+
+    def predict(self, x):
+        return np.argmax(self.forward(x)[0], axis=-1)
+''',
+}
+
+# -------------------------------------------------------------------------------- train
+
+TRAIN_MUTANTS = {
+    "never_shuffled": _mutate("train", ("order = rng.permutation(n)", "order = np.arange(n)")),
+    "shuffled_once_for_all_epochs": _mutate("train", (
+        "for _ in range(epochs):\n        order = rng.permutation(n)",
+        "order = rng.permutation(n)\n    for _ in range(epochs):")),
+    "last_partial_batch_dropped": _mutate("train", (
+        "for start in range(0, n, batch_size):",
+        "for start in range(0, n - batch_size + 1, batch_size):")),
+    "gradient_ascent": _mutate("train", (
+        "model.params[key] -= lr * grad", "model.params[key] += lr * grad")),
+    "data_shuffled_in_place": _mutate("train", (
+        "order = rng.permutation(n)",
+        "state = rng.bit_generator.state\n        rng.shuffle(X)\n"
+        "        rng.bit_generator.state = state\n        rng.shuffle(y)\n"
+        "        order = np.arange(n)")),
+    "images_and_labels_shuffled_separately": _mutate(
+        "train",
+        ("order = rng.permutation(n)", "order = rng.permutation(n)\n        labels = rng.permutation(n)"),
+        ("model.loss(X[batch], y[batch])",
+         "model.loss(X[batch], y[labels[start:start + batch_size]])"),
+    ),
+    "seed_ignored": _mutate("train", (
+        "rng = np.random.default_rng(seed)", "rng = np.random.default_rng()")),
+    "step_divided_by_batch_size": _mutate("train", (
+        "model.params[key] -= lr * grad", "model.params[key] -= lr * grad / len(batch)")),
+    "history_keeps_epoch_means": _mutate(
+        "train",
+        ("        order = rng.permutation(n)\n",
+         "        order = rng.permutation(n)\n        epoch_losses = []\n"),
+        ("            history[\"loss\"].append(float(loss))",
+         "            epoch_losses.append(float(loss))\n"
+         "        history[\"loss\"].append(float(np.mean(epoch_losses)))"),
+    ),
+}
+
+TRAIN_VARIANTS = {
+    "shuffled_indices_and_new_arrays": '''
+def train(model, X, y, epochs, batch_size, lr, seed=0):
+    rng = np.random.default_rng(seed)
+    history = {"loss": []}
+    idx = np.arange(len(X))
+    for epoch in range(epochs):
+        rng.shuffle(idx)
+        for batch in np.split(idx, np.arange(batch_size, len(idx), batch_size)):
+            loss, grads = model.loss(X[batch], y[batch])
+            for key in model.params:
+                model.params[key] = model.params[key] - lr * grads[key]
+            history["loss"].append(loss)
+    return history
+''',
+    "permuted_copies_and_while_loop": '''
+def train(model, X, y, epochs, batch_size, lr, seed=0):
+    rng = np.random.default_rng(seed)
+    losses = []
+    for _ in range(epochs):
+        perm = rng.permutation(X.shape[0])
+        x_epoch, y_epoch = X[perm], y[perm]
+        start = 0
+        while start < len(y_epoch):
+            loss, grads = model.loss(x_epoch[start:start + batch_size],
+                                     y_epoch[start:start + batch_size])
+            for key, value in model.params.items():
+                value -= lr * grads[key]
+            losses.append(float(loss))
+            start += batch_size
+    return {"loss": losses}
+''',
+}
+
+MUTANTS = {
+    "im2col": IM2COL_MUTANTS,
+    "col2im": COL2IM_MUTANTS,
+    "conv2d_forward_fast": CONV_FORWARD_MUTANTS,
+    "conv2d_backward_fast": CONV_BACKWARD_MUTANTS,
+    "SimpleCNN": SIMPLECNN_MUTANTS,
+    "train": TRAIN_MUTANTS,
+}
+
+CORRECT_VARIANTS = {
+    "im2col": IM2COL_VARIANTS,
+    "col2im": COL2IM_VARIANTS,
+    "conv2d_forward_fast": CONV_FORWARD_VARIANTS,
+    "conv2d_backward_fast": CONV_BACKWARD_VARIANTS,
+    "SimpleCNN": SIMPLECNN_VARIANTS,
+    "train": TRAIN_VARIANTS,
+}
