@@ -30,8 +30,12 @@ course: env
 lint: env
 	$(BIN)/ruff check .
 
+# Two pytest workers: much of the suite waits on kernels and servers. Tests that share a costly
+# session fixture (a graded course, a JupyterLab server) form one xdist group (tests/conftest.py).
 test: env lint
-	$(BIN)/python -m pytest
+	bash scripts/install_grading_deps.sh
+	bash scripts/install_browser.sh
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 release: env
 	$(BIN)/python scripts/generate_release.py $(ASSIGNMENTS)

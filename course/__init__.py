@@ -27,6 +27,8 @@ digits
     ``load_digits``, ``load_digits_split``: the UCI hand-written digits shipped in ``data/`` (07).
 nbgrader_plugins
     Preprocessors used by ``nbgrader_config.py``.
+grading
+    ``course grade`` (sandboxed, parallel autograding) and ``course check`` (self-study).
 """
 
 __version__ = "0.1.0"

@@ -42,7 +42,7 @@ def _initial_value(control: Any) -> Any:
     return getattr(control, "value", control)
 
 
-def explore(draw: Callable[..., Any], **controls: Any) -> Any:
+def explore(draw: Callable[..., Any], **controls: Any) -> None:
     """Show ``draw`` with live controls, or draw it once where widgets cannot run.
 
     Parameters
@@ -56,8 +56,9 @@ def explore(draw: Callable[..., Any], **controls: Any) -> Any:
 
     Returns
     -------
-    ipywidgets.interactive or None
-        The live widget (displayed already), or None when drawn statically.
+    None
+        The live widget is displayed here; returning it too would make a cell
+        that ends with ``explore(...)`` show it a second time as its output.
     """
     if widgets_are_static():
         draw(**{name: _initial_value(c) for name, c in controls.items()})
@@ -65,6 +66,14 @@ def explore(draw: Callable[..., Any], **controls: Any) -> Any:
     import ipywidgets
     from IPython.display import display
 
-    widget = ipywidgets.interactive(draw, **controls)
-    display(widget)
-    return widget
+    for control in controls.values():
+        _show_whole_description(control)
+    display(ipywidgets.interactive(draw, **controls))
+    return None
+
+
+def _show_whole_description(control: Any) -> None:
+    """Let a control's label take the width it needs ("learning rate", not "learning r...")."""
+    style = getattr(control, "style", None)
+    if style is not None and hasattr(style, "description_width") and not style.description_width:
+        style.description_width = "initial"

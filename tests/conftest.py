@@ -22,6 +22,31 @@ def close_figures():
     plt.close("all")
 
 
+# Tests that share a costly session fixture run on one pytest-xdist worker (make test uses
+# --dist loadgroup), so the fixture is built once, not once per worker.
+XDIST_GROUPS = {
+    "test_nbgrader_pipeline.py": "nbgrader-pipeline",
+    "grading": "grading",
+    "browser": "browser",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        parts = item.path.relative_to(item.config.rootpath / "tests").parts
+        group = XDIST_GROUPS.get(parts[0])
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_runtest_logreport(report):
+    """Gather the mutation harness's outcomes; under pytest-xdist they arrive from the workers."""
+    if report.when == "call":
+        from tests.mutation import collect
+
+        collect(report)
+
+
 def pytest_terminal_summary(terminalreporter):
     from tests.mutation import summary_lines
 

@@ -138,29 +138,42 @@ def reference_failures(assignment: str) -> dict[str, str]:
     return failures
 
 
-# Filled by the tests, printed by conftest.py at the end of the run.
-RESULTS: dict[str, dict[str, list[Outcome]]] = {}
+# Filled from the test reports (conftest.py, also under pytest-xdist), printed at the end of the run.
+RESULTS: list[dict] = []
+PROPERTY = "mutation outcome"
 
 
-def record(outcome: Outcome, kind: str) -> None:
-    RESULTS.setdefault(outcome.entry.assignment, {"mutant": [], "variant": []})[kind].append(outcome)
+def outcome_record(outcome: Outcome, kind: str) -> tuple[str, dict]:
+    """What a mutation test attaches to its report: ``record_property(*outcome_record(...))``."""
+    return PROPERTY, {
+        "assignment": outcome.entry.assignment,
+        "kind": kind,
+        "label": outcome.entry.label,
+        "killed": bool(outcome.killed),
+        "failures": str(outcome.failures),
+    }
+
+
+def collect(report) -> None:
+    """Keep the mutation outcomes of one test report (its user_properties)."""
+    RESULTS.extend(value for name, value in report.user_properties if name == PROPERTY)
 
 
 def summary_lines() -> list[str]:
     lines = []
-    for assignment in sorted(RESULTS):
-        mutant_outcomes = RESULTS[assignment]["mutant"]
-        variant_outcomes = RESULTS[assignment]["variant"]
-        killed = sum(o.killed for o in mutant_outcomes)
-        passed = sum(not o.killed for o in variant_outcomes)
+    for assignment in sorted({r["assignment"] for r in RESULTS}):
+        mutant_outcomes = [r for r in RESULTS if r["assignment"] == assignment and r["kind"] == "mutant"]
+        variant_outcomes = [r for r in RESULTS if r["assignment"] == assignment and r["kind"] == "variant"]
+        killed = sum(r["killed"] for r in mutant_outcomes)
+        passed = sum(not r["killed"] for r in variant_outcomes)
         lines.append(
             f"{assignment}: mutants killed {killed}/{len(mutant_outcomes)}, "
             f"correct variants passed {passed}/{len(variant_outcomes)}"
         )
-        for o in mutant_outcomes:
-            if not o.killed:
-                lines.append(f"    SURVIVED {o.entry.label}")
-        for o in variant_outcomes:
-            if o.killed:
-                lines.append(f"    REJECTED {o.entry.label}: {o.failures}")
+        for r in mutant_outcomes:
+            if not r["killed"]:
+                lines.append(f"    SURVIVED {r['label']}")
+        for r in variant_outcomes:
+            if r["killed"]:
+                lines.append(f"    REJECTED {r['label']}: {r['failures']}")
     return lines

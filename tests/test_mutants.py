@@ -9,7 +9,7 @@ from tests.mutation import (
     defines,
     graded_names,
     mutants,
-    record,
+    outcome_record,
     reference_failures,
     run_entry,
 )
@@ -45,14 +45,14 @@ def test_entry_redefines_its_target(entry):
 
 
 @pytest.mark.parametrize("entry", MUTANTS, ids=lambda e: e.label)
-def test_mutant_is_killed(entry):
+def test_mutant_is_killed(entry, record_property):
     outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=True)
-    record(outcome, "mutant")
+    record_property(*outcome_record(outcome, "mutant"))
     assert outcome.killed, f"no test cell fails the mutant {entry.label}"
 
 
 @pytest.mark.parametrize("entry", VARIANTS, ids=lambda e: e.label)
-def test_correct_variant_passes(entry):
+def test_correct_variant_passes(entry, record_property):
     outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=False)
-    record(outcome, "variant")
+    record_property(*outcome_record(outcome, "variant"))
     assert not outcome.killed, f"{entry.label} is correct but fails {outcome.failures}"

@@ -42,13 +42,20 @@ def test_static_explore_draws_once_at_the_initial_values(monkeypatch, live):
     assert calls == [(0.25, "y", 3)]
 
 
-def test_live_explore_returns_an_interactive_widget(live):
+def test_live_explore_displays_one_interactive_widget(live, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
     calls = []
-    widget = explore(lambda a: calls.append(a), a=ipywidgets.IntSlider(value=4))
+    result = explore(lambda a: calls.append(a), a=ipywidgets.IntSlider(value=4))
+    assert result is None, "a returned widget would be shown twice when a cell ends with explore(...)"
+    [widget] = shown
     assert isinstance(widget, ipywidgets.interactive)
     assert calls == [4]
     widget.children[0].value = 6
     assert calls[-1] == 6
+    assert widget.children[0].style.description_width == "initial", "labels must not be cut off"
 
 
 def test_draw_graph_places_labels_and_arrows():

@@ -1,0 +1,148 @@
+"""Grading speed: plain ``nbgrader autograde`` against ``course grade`` with 1 and 2 workers.
+
+Usage (from the repository root, as root: the sandbox needs it)::
+
+    .venv/bin/python benchmarks/grading_speed.py [--students 9] [--assignments 01_computation_graphs,...]
+
+Prints figures, asserts nothing. It builds a throwaway copy of the course
+(``tests/course_copy.py``), generates the assignments, and submits, for each
+of ``--students`` students, every assignment: two students in three hand in
+the reference solution, the third the blank release notebook (9 students and
+the six assignments 01-06: 54 submissions). Then, each on a fresh copy of
+that course:
+
+1. ``nbgrader autograde "*"`` (serial, no sandbox: the baseline);
+2. ``course grade "*" --workers 1``;
+3. ``course grade "*" --workers 2``.
+
+For each it prints the wall time and submissions per minute, and for the
+``course grade`` runs the per-submission task time (median and max) from
+their JSON report, and checks that the three gradebooks agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course.grading.gradebook import gradebook_snapshot  # noqa: E402
+from tests.course_copy import (  # noqa: E402
+    blank_submission,
+    make_course_copy,
+    nbgrader,
+    reference_submission,
+    submit,
+)
+
+DEFAULT_ASSIGNMENTS = [a for a in ("01_computation_graphs", "02_activations", "03_softmax",
+                                   "04_fully_connected", "05_maxpool", "06_convolution")
+                       if (ROOT / "release" / a).is_dir()]
+
+
+def environment() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def build(base: Path, assignments: list[str], students: int) -> tuple[Path, int]:
+    course = make_course_copy(base / "template", assignments)
+    nbgrader(course, "generate_assignment", "*", "--force")
+    count = 0
+    for index in range(students):
+        for assignment in assignments:
+            nb = (blank_submission if index % 3 == 2 else reference_submission)(course, assignment)
+            submit(course, f"student{index:02d}", assignment, nb)
+            count += 1
+    return course, count
+
+
+def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
+    course = base / label
+    shutil.copytree(template, course)
+    started = time.perf_counter()
+    process = subprocess.run(command, cwd=course, env=environment(), capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if process.returncode not in (0, 1):
+        print(process.stdout[-3000:], process.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{label} failed with status {process.returncode}")
+    outcome = {"label": label, "seconds": seconds, "course": course, "status": process.returncode}
+    report = course / "report.json"
+    if report.exists():
+        rows = json.loads(report.read_text())
+        outcome["task_seconds"] = [row["seconds"] for row in rows]
+        outcome["graded"] = sum(row["status"] == "graded" and bool(row["recorded"]) for row in rows)
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=9)
+    parser.add_argument("--assignments", default=",".join(DEFAULT_ASSIGNMENTS))
+    parser.add_argument("--keep", action="store_true", help="keep the throwaway courses")
+    parser.add_argument("--runs", default="nbgrader-serial,course-grade-1,course-grade-2",
+                        help="which runs, comma-separated (default: all three)")
+    args = parser.parse_args()
+    assignments = [a for a in args.assignments.split(",") if a]
+    base = Path(tempfile.mkdtemp(prefix="grading-speed-"))
+    try:
+        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+              f"{platform.python_implementation()} {platform.python_version()}, load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        started = time.perf_counter()
+        template, count = build(base, assignments, args.students)
+        print(f"{count} submissions ({args.students} students x {len(assignments)} assignments: "
+              f"{', '.join(assignments)}), built in {time.perf_counter() - started:.0f} s")
+        course_grade = [sys.executable, "-m", "course", "grade", "*", "--no-progress",
+                        "--report", "report.json"]
+        commands = {
+            "nbgrader-serial": [sys.executable, "-m", "nbgrader", "autograde", "*", "--force"],
+            "course-grade-1": course_grade + ["--workers", "1"],
+            "course-grade-2": course_grade + ["--workers", "2"],
+        }
+        runs = [run(label, template, base, commands[label]) for label in args.runs.split(",")]
+        serial = runs[0]["seconds"]  # the first run is the yardstick of "vs serial"
+        print(f"\n{'run':<18}{'seconds':>9}{'per minute':>12}{'vs serial':>11}"
+              f"{'task median':>13}{'task max':>10}")
+        for outcome in runs:
+            tasks = outcome.get("task_seconds") or []
+            median = f"{statistics.median(tasks):.1f}" if tasks else "-"
+            longest = f"{max(tasks):.1f}" if tasks else "-"
+            print(f"{outcome['label']:<18}{outcome['seconds']:>9.1f}{count / outcome['seconds'] * 60:>12.1f}"
+                  f"{serial / outcome['seconds']:>10.2f}x{median:>13}{longest:>10}")
+        for outcome in runs:
+            print(f"{outcome['label']}: {outcome['seconds'] / count:.1f} s per submission on average")
+        for outcome in runs:
+            if "graded" not in outcome:
+                continue
+            print(f"{outcome['label']}: graded {outcome.get('graded')}/{count}, "
+                  f"exit status {outcome['status']}")
+        snapshots = [gradebook_snapshot(f"sqlite:///{o['course'] / 'gradebook.db'}") for o in runs]
+
+        def scores(snapshot):
+            return {k: v for k, v in snapshot.items() if "grade" in k}
+
+        same = all(scores(s) == scores(snapshots[0]) for s in snapshots[1:])
+        print(f"the {len(runs)} gradebooks hold the same grades: {same}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+        else:
+            print(f"kept {base}")
+
+
+if __name__ == "__main__":
+    main()

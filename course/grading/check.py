@@ -1,0 +1,193 @@
+"""``course check NOTEBOOK``: a learner grades their own notebook, on their machine.
+
+The hidden tests live only in the course's ``source/`` folder. A learner who
+cloned the repository has it; a learner who was handed ``release/`` only
+does not, and ``course check`` then says so and stops (exit status 2)
+instead of pretending to grade.
+
+How it grades: in a throwaway course (a temporary folder holding the
+course's ``nbgrader_config.py`` and ``source/<assignment>/``) it runs
+``nbgrader generate_assignment``, hands the learner's notebook in as student
+``learner``, and runs ``nbgrader autograde``: the same preprocessors, the
+same hidden tests, the same per-cell timeout as the instructor's grading,
+but no sandbox (it is the learner's own code, on their own machine). Then it
+prints, for each graded cell, the points and, for a failed one, the error's
+one-line message. It never prints test code: a message that quotes a line
+of a hidden test is replaced by "a hidden test failed". The learner's file
+is only read, never changed, and the throwaway course is deleted.
+
+Exit status: 0 full marks, 1 some points lost, 2 nothing graded (bad
+notebook, no hidden tests, nbgrader failed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["check_main", "check_notebook", "find_course_root", "CheckError"]
+
+HIDDEN_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) HIDDEN TESTS\s*$")
+STUDENT = "learner"
+
+
+class CheckError(Exception):
+    """Why a notebook could not be checked (printed as is, exit status 2)."""
+
+
+def find_course_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding ``nbgrader_config.py``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    return None
+
+
+def _hidden_lines(source_nb) -> set[str]:
+    lines = set()
+    for cell in source_nb.cells:
+        inside = False
+        for line in cell.source.split("\n"):
+            if HIDDEN_MARKER.match(line):
+                inside = not inside
+            elif inside and len(line.strip()) >= 8:
+                lines.add(line.strip())
+    return lines
+
+
+def _message(cell, hidden: set[str]) -> str:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip().rstrip(":")
+            if any(line in text for line in hidden):
+                return f"{output.get('ename', 'Error')}: a hidden test failed"
+            text = " ".join(text.split())
+            return text if len(text) <= 300 else text[:297] + "..."
+    return ""
+
+
+def _resolve(notebook: Path, assignment: str | None, root: Path | None) -> tuple[Path, str, Path]:
+    if not notebook.is_file():
+        raise CheckError(f"{notebook}: no such file")
+    root = root.resolve() if root else (find_course_root(notebook.parent) or find_course_root(Path.cwd()))
+    if root is None:
+        raise CheckError(
+            f"cannot find the course: no nbgrader_config.py in {notebook.parent.resolve()} or above, nor in "
+            f"the current folder or above. Run course check inside the course repository, or pass --root.")
+    if assignment is None:
+        candidates = [notebook.stem, notebook.parent.name]
+        assignment = next((c for c in candidates if (root / "source" / c).is_dir()
+                           or (root / "release" / c).is_dir()), None)
+        if assignment is None:  # no source/ nor release/ copy here: trust a name like 01_computation_graphs
+            assignment = next((c for c in candidates if re.fullmatch(r"\d\d_\w+", c)), None)
+        if assignment is None:
+            raise CheckError(f"cannot tell which assignment {notebook.name} is: name it like the released "
+                             f"notebook (e.g. 01_computation_graphs.ipynb) or pass --assignment")
+    source = root / "source" / assignment
+    if not (source / f"{assignment}.ipynb").is_file():
+        raise CheckError(
+            f"the hidden tests of {assignment} are not here: {source / (assignment + '.ipynb')} is missing. "
+            f"They live only in the course repository's source/ folder; a copy of release/ has the "
+            f"visible tests only (run them in Jupyter). Nothing was graded.")
+    return root, assignment, source
+
+
+def check_notebook(notebook: Path, assignment: str | None = None, root: Path | None = None,
+                   cell_timeout: int | None = None) -> dict:
+    """Grade ``notebook`` against every test of its assignment.
+
+    Returns
+    -------
+    dict
+        ``assignment``, ``score``, ``max_score`` and ``cells``: a list of
+        ``{"name", "score", "max_score", "message"}`` in notebook order.
+
+    Raises
+    ------
+    CheckError
+        When the notebook cannot be graded (the reason is the message).
+    """
+    notebook = Path(notebook)
+    root, assignment, source = _resolve(notebook, assignment, root)
+    try:
+        submitted = nbformat.read(str(notebook), as_version=4)
+    except Exception as error:  # noqa: BLE001 - any unreadable file
+        raise CheckError(f"{notebook} is not a readable notebook ({type(error).__name__}: "
+                         f"{str(error)[:200]}); nothing was graded and the file was not changed") from None
+    source_nb = nbformat.read(str(source / f"{assignment}.ipynb"), as_version=4)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        course = Path(tmp)
+        shutil.copy(root / "nbgrader_config.py", course)
+        shutil.copytree(source, course / "source" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        _nbgrader(course, "generate_assignment", assignment, "--force")
+        folder = course / "submitted" / STUDENT / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(submitted, str(folder / f"{assignment}.ipynb"))
+        extra = [f"--Execute.timeout={int(cell_timeout)}"] if cell_timeout else []
+        _nbgrader(course, "autograde", assignment, "--student", STUDENT, "--force", *extra)
+        executed_path = course / "autograded" / STUDENT / assignment / f"{assignment}.ipynb"
+        if not executed_path.is_file():
+            raise CheckError("nbgrader could not grade the notebook (see the messages above)")
+        executed = nbformat.read(str(executed_path), as_version=4)
+        from nbgrader.api import Gradebook
+
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            submission = gb.find_submission(assignment, STUDENT)
+            grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
+            score, max_score = submission.score, submission.max_score
+    hidden = _hidden_lines(source_nb)
+    cells = []
+    for cell in executed.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in grades and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            got, most = grades[grade_id]
+            cells.append({"name": grade_id, "score": got, "max_score": most,
+                          "message": _message(cell, hidden) if got < most else ""})
+    return {"assignment": assignment, "score": score, "max_score": max_score, "cells": cells}
+
+
+def _nbgrader(course: Path, *args: str) -> None:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # alembic
+    process = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                             capture_output=True, text=True)
+    if process.returncode != 0:
+        tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-15:])
+        raise CheckError(f"nbgrader {args[0]} failed:\n{tail}")
+
+
+def format_result(result: dict) -> list[str]:
+    lines = [f"{result['assignment']}: {result['score']:g}/{result['max_score']:g} points"]
+    width = max((len(c["name"]) for c in result["cells"]), default=10)
+    for cell in result["cells"]:
+        mark = "ok  " if cell["score"] >= cell["max_score"] else "FAIL"
+        lines.append(f"  {mark} {cell['name']:<{width}}  {cell['score']:g}/{cell['max_score']:g}"
+                     + (f"  {cell['message']}" if cell["message"] else ""))
+    if result["score"] >= result["max_score"]:
+        lines.append("All tests pass, hidden ones included.")
+    else:
+        lines.append("Failed cells show the error's message; the code of hidden tests is never shown.")
+    return lines
+
+
+def check_main(args) -> int:
+    """``course check``: print per-exercise results; exit status 0, 1 or 2."""
+    print("course check: running your notebook with every test (this takes a little while)...",
+          file=sys.stderr)
+    try:
+        result = check_notebook(args.notebook, args.assignment, args.root, args.cell_timeout)
+    except CheckError as error:
+        print(f"course check: {error}", file=sys.stderr)
+        return 2
+    for line in format_result(result):
+        print(line)
+    return 0 if result["score"] >= result["max_score"] else 1

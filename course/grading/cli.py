@@ -1,0 +1,128 @@
+"""The ``course`` command: ``course grade`` for instructors, ``course check`` for learners.
+
+Usage::
+
+    course grade ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--workers N]
+                 [--scheduler ADDRESS] [--db URL] [--report FILE] [limits...]
+    course check NOTEBOOK [--assignment ID]
+
+(``python -m course ...`` is the same.) ``course grade`` runs from the
+course root; see ``docs/grading.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from course.grading.sandbox import SandboxLimits
+
+    parser = argparse.ArgumentParser(prog="course",
+                                     description="Grading tools of the backpropagation course.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    grade = commands.add_parser(
+        "grade", help="autograde submissions, sandboxed and in parallel (run from the course root)",
+        description="Autograde submitted/<student>/<assignment>/ with nbgrader's machinery: student "
+                    "kernels in a sandbox, submissions in parallel on Dask, every grade recorded in the "
+                    "gradebook from this process. Exit status: 0 all graded, 1 some not graded, 2 error.")
+    grade.add_argument("assignments", nargs="+", metavar="ASSIGNMENT", help="assignment id (globs allowed)")
+    grade.add_argument("--student", action="append", default=None, metavar="ID",
+                       help="grade only this student (repeatable)")
+    grade.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 8),
+                       help="LocalCluster workers (default: CPU count, at most 8); 0: no Dask, one by one")
+    grade.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler (tcp://host:8786)")
+    grade.add_argument("--db", metavar="URL",
+                       help="gradebook URL, e.g. postgresql+psycopg2://user:pw@host/db "
+                            "(default: the course's sqlite:///gradebook.db)")
+    grade.add_argument("--report", metavar="FILE", help="also write a JSON report of every submission")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run student code unconfined, with the grader's rights (trusted code only)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--root", default=".", help="course root (default: the current folder)")
+    grade.add_argument("--scratch", help="scratch folder on each worker (default: $TMPDIR/course-grading)")
+    grade.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
+    grade.add_argument("--task-timeout", type=int, default=1800, help="seconds per submission (default 1800)")
+    defaults = SandboxLimits()
+    for name, help_text in (
+        ("memory_mb", "kernel address space, MiB"), ("cpu_seconds", "kernel CPU seconds"),
+        ("processes", "processes and threads"), ("file_mb", "largest file written, MiB"),
+        ("output_cell_kb", "output kept per cell, KiB"), ("output_total_kb", "output kept per notebook, KiB"),
+    ):
+        grade.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),
+                           help=f"{help_text} (default {getattr(defaults, name)})")
+
+    check = commands.add_parser(
+        "check", help="grade your own notebook against the hidden tests, on your machine",
+        description="Run your notebook with nbgrader against every test, visible and hidden, and print "
+                    "per-exercise results. Hidden test code is never printed.")
+    check.add_argument("notebook", type=Path,
+                       help="your notebook, e.g. my-work/01_computation_graphs/01_computation_graphs.ipynb")
+    check.add_argument("--assignment", help="assignment id (default: from the notebook's name)")
+    check.add_argument("--root", type=Path, help="the course repository (default: found from here)")
+    check.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
+    return parser
+
+
+def _grade(args) -> int:
+    from course.grading.engine import GradeOptions, grade
+    from course.grading.sandbox import SandboxLimits, sandbox_unavailable_reason
+    from course.grading.summary import exit_status, summary_lines, write_report
+
+    root = Path(args.root).resolve()
+    sandbox = not args.no_sandbox
+    if sandbox and not args.scheduler:
+        reason = sandbox_unavailable_reason()
+        if reason:
+            print(f"course grade: cannot sandbox student code: {reason}.\n"
+                  "Run as root on Linux (sudo -E env PATH=$PATH course grade ...), or pass --no-sandbox "
+                  "to run student code with your rights (only for code you trust).", file=sys.stderr)
+            return 2
+    if not sandbox:
+        print("WARNING: --no-sandbox: student code runs with YOUR rights: it can read source/ and the "
+              "hidden tests, rewrite gradebook.db, and reach the network.", file=sys.stderr)
+    limits = SandboxLimits(**{name: getattr(args, name) for name in (
+        "memory_mb", "cpu_seconds", "processes", "file_mb", "output_cell_kb", "output_total_kb")})
+    options = GradeOptions(workers=args.workers, scheduler=args.scheduler, db_url=args.db, sandbox=sandbox,
+                           limits=limits, cell_timeout=args.cell_timeout, task_timeout=args.task_timeout,
+                           progress=not args.no_progress)
+    if args.scratch:
+        options.scratch = args.scratch
+    started = time.time()
+    try:
+        results = grade(root, args.assignments, args.student, options)
+    except LookupError as error:
+        print(f"course grade: {error}", file=sys.stderr)
+        return 2
+    seconds = time.time() - started
+    if not results:
+        print("course grade: no submission found under submitted/<student>/<assignment>/", file=sys.stderr)
+        return 2
+    engine = f"Dask scheduler {args.scheduler}" if args.scheduler else (
+        f"{args.workers} Dask worker(s)" if args.workers else "no Dask (one by one)")
+    for line in summary_lines(results, seconds, engine):
+        print(line)
+    if args.report:
+        write_report(results, args.report)
+    return exit_status(results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``course`` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "grade":
+        return _grade(args)
+    from course.grading.check import check_main
+
+    return check_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""The sandbox that student kernels run in while ``course grade`` grades them.
+
+A kernel is started by :class:`SandboxKernelManager` as::
+
+    unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
+        python -I course/grading/launcher.py SPEC -- python -m ipykernel_launcher -f CONN
+
+(see :mod:`course.grading.launcher` for what happens inside). The grader
+talks to the kernel over Unix sockets (jupyter_client's ``ipc`` transport)
+in a folder that both can reach, because the kernel's network namespace has
+no usable interface, not even loopback.
+
+Each submission runs under its own numeric uid (``uid_base + slot``, the
+slot locked for the time of the task) and the group of the ``coursegrader``
+system user, so that the per-user process limit and ``kill`` are per
+submission: two kernels graded at once share nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import grp
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Dict, Unicode, default
+
+__all__ = [
+    "SANDBOX_USER",
+    "SandboxLimits",
+    "SandboxKernelManager",
+    "ensure_sandbox_user",
+    "sandbox_unavailable_reason",
+    "uid_slot",
+    "kill_uid",
+]
+
+SANDBOX_USER = "coursegrader"
+UID_BASE = 2_000_000
+LAUNCHER = Path(__file__).with_name("launcher.py")
+PROBE_LINE = "__import__('course.grading.probe').grading.probe.snapshot()"
+
+
+@dataclass
+class SandboxLimits:
+    """Resource limits of one student kernel.
+
+    Attributes
+    ----------
+    memory_mb : int
+        Address space of the kernel process (RLIMIT_AS), in MiB.
+    cpu_seconds : int
+        CPU time of the kernel process (RLIMIT_CPU); the kernel is killed
+        when it is spent, and the submission counts as crashed.
+    processes : int
+        Processes and threads of the submission's uid (RLIMIT_NPROC).
+    open_files : int
+        Open file descriptors (RLIMIT_NOFILE).
+    file_mb : int
+        Largest file the kernel may write (RLIMIT_FSIZE), in MiB.
+    tmp_mb : int
+        Size of the kernel's private ``/tmp``, ``/var/tmp`` and ``/dev/shm``.
+    output_cell_kb : int
+        Output kept per cell (text and data, in KiB); the rest is dropped by
+        the grader and replaced by a one-line notice.
+    output_total_kb : int
+        Output kept for the whole notebook, in KiB.
+    """
+
+    memory_mb: int = 2048
+    cpu_seconds: int = 900
+    processes: int = 64
+    open_files: int = 256
+    file_mb: int = 64
+    tmp_mb: int = 64
+    output_cell_kb: int = 512
+    output_total_kb: int = 4096
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def sandbox_unavailable_reason() -> str | None:
+    """Why kernels cannot be sandboxed on this machine, or None when they can."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "the sandbox needs root (to create namespaces and switch to an unprivileged uid)"
+    if shutil.which("unshare") is None:
+        return "the `unshare` command (util-linux) is missing"
+    probe = subprocess.run(
+        ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "true"],
+        capture_output=True,
+        text=True,
+    )
+    if probe.returncode != 0:
+        return f"unshare cannot create namespaces here: {probe.stderr.strip()}"
+    return None
+
+
+def ensure_sandbox_user(name: str = SANDBOX_USER) -> tuple[int, int]:
+    """Create the sandbox system user and group when missing.
+
+    Returns
+    -------
+    uid, gid : int
+        The user's uid and group id.
+    """
+    try:
+        entry = pwd.getpwnam(name)
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        pass
+    if os.geteuid() != 0:
+        raise PermissionError(f"the sandbox user {name!r} is missing and only root can create it")
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        subprocess.run(["groupadd", "--system", name], check=True)
+    subprocess.run(
+        ["useradd", "--system", "--gid", name, "--no-create-home", "--home-dir", "/nonexistent",
+         "--shell", "/usr/sbin/nologin", "--comment", "course grade sandbox", name],
+        check=True,
+    )
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+@contextlib.contextmanager
+def uid_slot(lock_dir: Path, uid_base: int = UID_BASE, slots: int = 4096):
+    """Hold a per-submission uid, unique on this machine while the context lasts.
+
+    Slots are claimed with ``flock`` on ``lock_dir/<slot>.lock``, so that
+    several worker processes on one machine never share a uid.
+    """
+    lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for slot in range(slots):
+        handle = open(lock_dir / f"{slot}.lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        uid = uid_base + slot
+        try:
+            kill_uid(uid)  # a previous run killed before cleaning up
+            yield uid
+        finally:
+            kill_uid(uid)
+            handle.close()
+        return
+    raise RuntimeError(f"no free sandbox uid slot in {lock_dir}")
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as status:
+                for line in status:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(entry.name))
+                        break
+        except OSError:
+            continue
+    return pids
+
+
+def kill_uid(uid: int, attempts: int = 50) -> None:
+    """SIGKILL every process of ``uid`` until none is left (never uid 0)."""
+    if uid == 0 or os.geteuid() != 0:
+        return
+    for _ in range(attempts):
+        pids = _pids_of_uid(uid)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
+def kernel_environment(base: dict, home: str) -> dict:
+    """The kernel's whole environment: a few safe variables, nothing of the grader's."""
+    env = {
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "IPYTHONDIR": "/tmp/ipython",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    for name, value in base.items():
+        if name == "NBGRADER_EXECUTION" or name.startswith("COURSE_"):
+            env[name] = value
+    return env
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside the sandbox.
+
+    Configured (by the scratch course's ``nbgrader_config.py``) with
+    ``sandbox``: a dict with ``uid``, ``gid``, ``limits`` (see
+    :class:`SandboxLimits`), ``hide`` (folders the kernel must not see),
+    ``ipc_dir`` (a folder owned by ``uid`` for the sockets and the connection
+    file) and ``enabled`` (False runs the kernel unconfined, with the probe).
+    """
+
+    sandbox = Dict(help="uid, gid, limits, hide, ipc_dir, enabled").tag(config=True)
+    probe = Bool(True, help="snapshot the watched objects at kernel start").tag(config=True)
+    kernel_cwd = Unicode("")
+
+    @default("transport")
+    def _transport_default(self):
+        return "ipc" if self.sandbox.get("enabled") else "tcp"
+
+    @default("ip")
+    def _ip_default(self):
+        if self.sandbox.get("enabled"):
+            return os.path.join(self.sandbox["ipc_dir"], "kernel")
+        return "127.0.0.1"
+
+    @default("connection_file")
+    def _connection_file_default(self):
+        if self.sandbox.get("enabled"):
+            return os.path.join(self.sandbox["ipc_dir"], "kernel.json")
+        return super()._connection_file_default()
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        extra = list(extra_arguments or [])
+        if self.probe:
+            extra.append(f"--IPKernelApp.exec_lines={json.dumps([PROBE_LINE])}")
+        cmd = super().format_kernel_cmd(extra)
+        if not self.sandbox.get("enabled"):
+            return cmd
+        spec = self.sandbox
+        cwd = os.path.realpath(self._launch_args.get("cwd") or os.getcwd())
+        os.chown(cwd, spec["uid"], spec["gid"])
+        os.chmod(cwd, 0o700)
+        for entry in os.scandir(cwd):  # the copied files: readable by the student, not writable
+            if entry.is_file(follow_symlinks=False):
+                os.chmod(entry.path, 0o644)
+        os.chmod(self.connection_file, 0o644)
+        launch_env = self._launch_args.get("env") or os.environ
+        package = str(Path(__file__).resolve().parents[1])
+        launch = {
+            "uid": spec["uid"],
+            "gid": spec["gid"],
+            "cwd": cwd,
+            "limits": spec["limits"],
+            "tmp_mb": spec["limits"]["tmp_mb"],
+            "hide": [p for p in spec["hide"] if os.path.isdir(p)],
+            "private_tmp": ["/tmp", "/var/tmp", "/dev/shm"],
+            "expose": [
+                [sys.prefix, True],
+                [sys.base_prefix, True],  # the interpreter a venv links to (may live in a home folder)
+                [str(Path(os.path.realpath(sys.executable)).parents[1]), True],
+                [package, True],
+                [cwd, False],
+                [spec["ipc_dir"], False],
+            ],
+            "env": kernel_environment(dict(launch_env), cwd),
+        }
+        return [
+            shutil.which("unshare") or "unshare",
+            "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",
+            sys.executable, "-I", str(LAUNCHER), json.dumps(launch), "--", *cmd,
+        ]
+

@@ -1,0 +1,206 @@
+"""A JupyterLab server on a throwaway copy of the course, and headless Chromium to use it.
+
+The server runs on loopback, on a free port, with a random token, in a
+temporary course folder holding ``nbgrader_config.py``, ``source/`` and the
+repository's committed ``release/``. ``COURSE_STATIC_WIDGETS`` and
+``NBGRADER_EXECUTION`` are removed from the server's environment, so widgets
+are live, as in a student's JupyterLab.
+
+The browser is Chromium from the system (Debian's ``chromium`` package, or
+``COURSE_CHROMIUM``), driven by Playwright. ``scripts/install_browser.sh``
+installs it where it is missing and we are root; where no browser can be
+installed the tests skip and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.browser.lab import ARTIFACTS, Lab, released_assignments
+from tests.course_copy import make_course_copy
+from tests.notebooks import ROOT
+
+CHROMIUM_ARGS = [  # Playwright adds --headless itself
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL_SCRIPT = ROOT / "scripts" / "install_browser.sh"
+
+
+def find_chromium() -> str | None:
+    configured = os.environ.get("COURSE_CHROMIUM")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    for name in BROWSER_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Chromium's executable; installed by scripts/install_browser.sh where missing and possible."""
+    found = find_chromium()
+    if found:
+        return found
+    result = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=900)
+    found = find_chromium()
+    if found:
+        return found
+    pytest.skip(
+        "no browser for the end-to-end tests: Chromium is not installed and cannot be installed here "
+        f"({(result.stderr or result.stdout).strip() or 'scripts/install_browser.sh installed nothing'})"
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:  # a setup mistake, not a missing browser: fail, never skip
+        raise RuntimeError("playwright is missing: pip install -e '.[test]' installs it") from error
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _make_course(folder: Path, assignments: list[str]) -> Path:
+    """Course copy: config, sources and the committed release, which is what a student opens.
+
+    No ``nbgrader generate_assignment``: formgrader lists the assignments found in source/, and
+    another test already checks that release/ equals a fresh generation.
+    """
+    make_course_copy(folder, assignments)
+    for assignment in assignments:
+        shutil.copytree(ROOT / "release" / assignment, folder / "release" / assignment)
+    # A writable exchange beside the copy: formgrader then shows no "exchange directory does not exist".
+    exchange = folder.parent / "exchange"
+    exchange.mkdir()
+    with open(folder / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+    return folder
+
+
+def _server_environment(home: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STATIC_WIDGETS", "NBGRADER_EXECUTION")}
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["JUPYTER_CONFIG_DIR"] = str(home / "config")
+    env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
+    env["JUPYTER_DATA_DIR"] = str(home / "data")
+    env["IPYTHONDIR"] = str(home / "ipython")
+    env["MPLCONFIGDIR"] = str(home / "matplotlib")
+    return env
+
+
+def _page_config(config_dir: Path) -> None:
+    """No build check: the front end would otherwise ask the server, which runs node, on every page load."""
+    labconfig = config_dir / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text('{"buildCheck": false, "buildAvailable": false}\n')
+
+
+def _user_settings(folder: Path) -> Path:
+    """JupyterLab settings: no 'official Jupyter news?' toast over the notebook."""
+    notification = folder / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false"}\n')
+    return folder
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, chromium_path):
+    """(base URL, token, course folder) of a JupyterLab server serving a course copy."""
+    base = tmp_path_factory.mktemp("browser")
+    course = _make_course(base / "course", released_assignments())
+    home = base / "home"
+    _page_config(home / "config")
+    port, token = _free_port(), secrets.token_hex(16)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "jupyter-server.log", "w")  # noqa: SIM115 - closed at teardown
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
+        f"--ServerApp.root_dir={course}",
+        "--LabApp.expose_app_in_browser=True",  # lets the tests wait on the kernel's state
+        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+        f"--LabApp.user_settings_dir={_user_settings(home / 'settings')}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+    ]
+    server = subprocess.Popen(command, cwd=course, env=_server_environment(home),
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if server.poll() is not None:
+            log.close()
+            raise RuntimeError(f"JupyterLab exited ({server.returncode}):\n"
+                               + (ARTIFACTS / "jupyter-server.log").read_text()[-3000:])
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("JupyterLab did not answer within 120 s; see test-artifacts/browser/")
+        time.sleep(0.25)
+    yield url, token, course
+    os.killpg(server.pid, signal.SIGTERM)  # the server shuts its kernels down on SIGTERM
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    log.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def lab(request, browser, lab_server):
+    """A fresh browser page on the server; a screenshot is saved when the test fails."""
+    url, token, course = lab_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    session = Lab(page, url, token, course, request.node.name)
+    yield session
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        session.screenshot("FAILED")
+    context.close()
+    session.shut_down_kernels()

@@ -1,0 +1,1 @@
+"""Tests of `course grade` and `course check` (course/grading/)."""

@@ -1,0 +1,159 @@
+"""Shared fixtures of the grading tests: one generated course, few grading runs.
+
+* ``template`` (session): a copy of the course with 01 and 02 generated
+  and the hostile corpus submitted for 01 (tests/grading/corpus.py), not
+  graded. It lives under ``test-artifacts/`` (ignored by git), not under
+  ``/tmp``: the sandbox gives kernels a private ``/tmp``, which would hide a
+  course there even if hiding the course root were broken.
+* ``corpus_run`` (session): ``course grade`` with 2 workers on a copy of it,
+  through the command line, the way an instructor runs it.
+* ``postgres`` (session): a throwaway PostgreSQL server on loopback, started
+  from the Debian packages (``scripts/install_grading_deps.sh`` installs them).
+
+Grading needs root (the sandbox switches uids); CI runs as root.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.course_copy import make_course_copy, nbgrader
+from tests.grading import corpus
+from tests.notebooks import ROOT
+
+CELL_TIMEOUT = 10  # seconds per cell in the tests: the infinite loops cost 10 s each, not 120
+
+
+def course_env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def course_grade(course: Path, *args: str, progress: bool = False, timeout: float = 1200) -> dict:
+    """Run ``python -m course grade ARGS`` in ``course``; status, output, report, seconds."""
+    started = time.perf_counter()
+    process = subprocess.run(
+        [sys.executable, "-m", "course", "grade", *args, "--report", "report.json",
+         "--cell-timeout", str(CELL_TIMEOUT), *([] if progress else ["--no-progress"])],
+        cwd=course, env=course_env(), capture_output=True, text=True, timeout=timeout)
+    seconds = time.perf_counter() - started
+    report = course / "report.json"
+    rows = json.loads(report.read_text()) if report.exists() else []
+    return {"status": process.returncode, "stdout": process.stdout, "stderr": process.stderr,
+            "report": {row["student"]: row for row in rows}, "seconds": seconds, "course": course}
+
+
+def copy_course(template: Path, name: str) -> Path:
+    target = template.parent / name
+    shutil.copytree(template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    if os.geteuid() != 0:
+        pytest.fail("the grading tests need root: the sandbox runs kernels under other uids "
+                    "(CI runs as root)")
+    base = ROOT / "test-artifacts"
+    base.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="grading-", dir=base))
+    # readable by everyone, as a course root usually is: only the sandbox's hiding keeps kernels out
+    folder.chmod(0o755)
+    yield folder
+    if not os.environ.get("COURSE_KEEP_TEST_ARTIFACTS"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sentinel():
+    """A root process that no submission may kill."""
+    process = subprocess.Popen(["sleep", "3600"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+@pytest.fixture(scope="session")
+def listener():
+    """A TCP listener on loopback that no submission may reach."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.setblocking(False)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def template(artifacts, sentinel, listener):
+    course = make_course_copy(artifacts / "template", [corpus.ASSIGNMENT, corpus.OTHER])
+    nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force")
+    nbgrader(course, "generate_assignment", corpus.OTHER, "--force")
+    context = {"root": str(artifacts / "corpus"), "sentinel_pid": sentinel.pid,
+               "port": listener.getsockname()[1]}
+    described = corpus.build(course, context)
+    return course, described
+
+
+@pytest.fixture(scope="session")
+def corpus_run(template):
+    course, described = template
+    run = course_grade(copy_course(course, "corpus"), corpus.ASSIGNMENT, "--workers", "2")
+    run["described"] = described
+    print(f"\ncorpus run: {len(described)} submissions, 2 workers, {run['seconds']:.0f} s")
+    return run
+
+
+def _postgres_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL server binaries are missing: run scripts/install_grading_deps.sh (as root)")
+    return Path(found[-1]).parent
+
+
+@pytest.fixture(scope="session")
+def postgres(artifacts):
+    """``postgresql+psycopg2://postgres@127.0.0.1:PORT/`` of a server of our own; stopped at the end."""
+    binaries = _postgres_bin()
+    data = Path(tempfile.mkdtemp(prefix="pg-"))
+    shutil.chown(data, "postgres", "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def as_postgres(*command):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True,
+                              capture_output=True, text=True, cwd=data)
+
+    as_postgres(str(binaries / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres")
+    as_postgres(str(binaries / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {data}", "start")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "pg_ctl"), "-D", str(data / "db"),
+                        "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def create_database(server: str, name: str) -> str:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{server}/{name}"

@@ -1,0 +1,84 @@
+"""``course check NOTEBOOK``: a learner's own grading, hidden tests included but never shown."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from tests.course_copy import reference_submission, submission_with
+from tests.grading import corpus
+from tests.grading.conftest import CELL_TIMEOUT, course_env
+from tests.test_nbgrader_pipeline import _hidden_lines
+
+ASSIGNMENT = corpus.ASSIGNMENT
+
+
+def course_check(notebook, cwd, *args):
+    return subprocess.run([sys.executable, "-m", "course", "check", str(notebook), "--cell-timeout",
+                           str(CELL_TIMEOUT), *args], cwd=cwd, env=course_env(), capture_output=True,
+                          text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def learner(template, artifacts):
+    """A learner's clone: the course with source/, and my-work/ holding their notebooks."""
+    course = template[0]
+    clone = artifacts / "clone"
+    clone.mkdir()
+    shutil.copy(course / "nbgrader_config.py", clone)
+    shutil.copytree(course / "source" / ASSIGNMENT, clone / "source" / ASSIGNMENT)
+    work = clone / "my-work" / ASSIGNMENT
+    work.mkdir(parents=True)
+    nbformat.write(reference_submission(course, ASSIGNMENT), str(work / f"{ASSIGNMENT}.ipynb"))
+    wrong = submission_with(course, ASSIGNMENT, "fruit_price",
+                            "def fruit_price(apple, apple_num, orange, orange_num, tax):\n    return 0.0")
+    nbformat.write(wrong, str(work / "wrong.ipynb"))
+    (work / "broken.ipynb").write_text('{"cells": [')
+    return clone, work
+
+
+def test_full_marks(learner):
+    clone, work = learner
+    result = course_check(work / f"{ASSIGNMENT}.ipynb", clone)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "14/14 points" in result.stdout or "All tests pass" in result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_a_wrong_answer_fails_exactly_its_test_without_showing_hidden_code(learner):
+    clone, work = learner
+    notebook = work / "wrong.ipynb"
+    before = notebook.read_bytes()
+    result = course_check(notebook, clone, "--assignment", ASSIGNMENT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and "test_fruit_price" in failed[0], result.stdout
+    hidden = _hidden_lines(ASSIGNMENT)
+    assert hidden
+    assert not [line for line in hidden if line in result.stdout + result.stderr]
+    assert notebook.read_bytes() == before
+
+
+def test_a_broken_notebook_is_a_clear_error_and_is_left_alone(learner):
+    clone, work = learner
+    notebook = work / "broken.ipynb"
+    result = course_check(notebook, clone, "--assignment", ASSIGNMENT)
+    assert result.returncode == 2
+    assert "not a readable notebook" in result.stderr
+    assert notebook.read_text() == '{"cells": ['
+
+
+def test_without_source_it_says_the_hidden_tests_are_missing(learner, artifacts):
+    clone, work = learner
+    release_only = artifacts / "release-only"
+    release_only.mkdir()
+    shutil.copy(clone / "nbgrader_config.py", release_only)
+    shutil.copytree(work, release_only / "my-work" / ASSIGNMENT)
+    result = course_check(release_only / "my-work" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", release_only)
+    assert result.returncode == 2
+    assert "hidden tests" in result.stderr and "source/" in result.stderr
+    assert "Nothing was graded" in result.stderr

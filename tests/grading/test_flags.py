@@ -1,0 +1,96 @@
+"""Static flags, without a kernel: the cheats are caught, the course's own solutions are not."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from course.grading.flags import analyse_code, course_code, static_flags
+from tests.notebooks import (
+    assignment_ids,
+    is_solution_cell,
+    nbgrader_meta,
+    read_notebook,
+    source_path,
+    without_solution_markers,
+)
+
+
+def structure_of(assignment):
+    """The assignment's structure as the gradebook would hold it, read from source/."""
+    grade, solution, source = [], [], []
+    for cell in read_notebook(source_path(assignment)).cells:
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        if meta.get("grade"):
+            grade.append({"name": meta["grade_id"], "max_score": meta.get("points", 0),
+                          "cell_type": cell.cell_type})
+        if meta.get("solution"):
+            solution.append(meta["grade_id"])
+        source.append({"name": meta["grade_id"], "cell_type": cell.cell_type,
+                       "locked": bool(meta.get("locked")), "source": cell.source, "checksum": None})
+    return {"assignment": assignment, "notebooks": [{"name": assignment, "grade_cells": grade,
+                                                     "solution_cells": solution, "task_cells": [],
+                                                     "source_cells": source,
+                                                     "course_code": course_code(source_path(assignment))}]}
+
+
+def solved(assignment):
+    nb = read_notebook(source_path(assignment))
+    for cell in nb.cells:
+        if is_solution_cell(cell):
+            cell.source = without_solution_markers(cell.source)
+    return nb
+
+
+@pytest.mark.parametrize("assignment", assignment_ids())
+def test_reference_solutions_raise_no_flag(assignment):
+    nb = solved(assignment)
+    files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
+    assert static_flags(structure_of(assignment), files) == []
+
+
+@pytest.mark.parametrize("code, flag", [
+    ("np.allclose = lambda *a, **k: True", "numpy-rebinding"),
+    ("np.testing.assert_allclose = print", "numpy-rebinding"),
+    ("import numpy.testing as np", "numpy-rebinding"),
+    ("a, np.pi = 1, 2", "numpy-rebinding"),
+    ("get_ipython().showtraceback = print", "ipython-machinery"),
+    ("import IPython\nIPython.core.interactiveshell.InteractiveShell.showtraceback = print",
+     "ipython-machinery"),
+    ("import sys\nsys.excepthook = print", "ipython-machinery"),
+    ("import os\nkey = os.environ['HOME']", "grading-environment"),
+    ("text = open('../../source/x.ipynb').read()", "grading-environment"),
+    ("import subprocess", "grading-environment"),
+    ("setattr(np, 'all' + 'close', print)", "dynamic-code"),
+])
+def test_cheats_are_flagged(code, flag):
+    assert flag in {found[0] for found in analyse_code(code)}
+
+
+@pytest.mark.parametrize("code", [
+    "x[np.arange(3), y] -= 1.0",
+    "grad = np.zeros_like(x)\ngrad[...] = 1",
+    "self.W = np.random.default_rng(0).normal(size=(2, 3))",
+])
+def test_ordinary_numpy_code_is_not_flagged(code):
+    assert analyse_code(code) == []
+
+
+def test_an_unparsable_cell_is_not_an_error():
+    assert analyse_code("def broken(:\n") == []
+
+
+def test_course_code_is_not_flagged_but_the_same_line_in_a_solution_is():
+    assignment = assignment_ids()[0]
+    structure = structure_of(assignment)
+    nb = solved(assignment)
+    given = 'import os\nif os.environ.get("NBGRADER_EXECUTION"):\n    pass'
+    structure["notebooks"][0]["course_code"].append(given)  # as if the course handed this cell out
+    nb.cells.append(nbformat.v4.new_code_cell(given))
+    files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
+    assert static_flags(structure, files) == []
+    nb.cells[-1].source = given + "\nprint(os.environ)"
+    files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
+    assert {f["code"] for f in static_flags(structure, files)} == {"grading-environment"}
