@@ -2,13 +2,13 @@
 
 Usage (from the repository root, as root: the sandbox needs it)::
 
-    .venv/bin/python benchmarks/grading_speed.py [--students 9] [--assignments 01_computation_graphs,...]
+    .venv/bin/python benchmarks/grading_speed.py [--students 8] [--assignments 01_computation_graphs,...]
 
 Prints figures, asserts nothing. It builds a throwaway copy of the course
 (``tests/course_copy.py``), generates the assignments, and submits, for each
 of ``--students`` students, every assignment: two students in three hand in
-the reference solution, the third the blank release notebook (9 students and
-the six assignments 01-06: 54 submissions). Then, each on a fresh copy of
+the reference solution, the third the blank release notebook (8 students and
+the seven assignments: 56 submissions). Then, each on a fresh copy of
 that course:
 
 1. ``nbgrader autograde "*"`` (serial, no sandbox: the baseline);
@@ -46,9 +46,10 @@ from tests.course_copy import (  # noqa: E402
     submit,
 )
 
-DEFAULT_ASSIGNMENTS = [a for a in ("01_computation_graphs", "02_activations", "03_softmax",
-                                   "04_fully_connected", "05_maxpool", "06_convolution")
-                       if (ROOT / "release" / a).is_dir()]
+# the whole course: every assignment with a release
+DEFAULT_ASSIGNMENTS = sorted(
+    p.name for p in (ROOT / "release").iterdir() if (p / f"{p.name}.ipynb").is_file()
+)
 
 
 def environment() -> dict:
@@ -90,7 +91,7 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=9)
+    parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--assignments", default=",".join(DEFAULT_ASSIGNMENTS))
     parser.add_argument("--keep", action="store_true", help="keep the throwaway courses")
     parser.add_argument("--runs", default="nbgrader-serial,course-grade-1,course-grade-2",

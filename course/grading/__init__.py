@@ -8,6 +8,8 @@ engine
     Finds submissions, runs one Dask task per (student, assignment), records results.
 task
     What a worker runs: nbgrader autograde in a scratch course, in the sandbox.
+nbgrader_main
+    nbgrader's command line without a slow optional import, for the tasks.
 sandbox
     The kernel manager that starts kernels in the sandbox; the sandbox user.
 launcher

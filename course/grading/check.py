@@ -158,8 +158,8 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
 def _nbgrader(course: Path, *args: str) -> None:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # alembic
-    process = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                             capture_output=True, text=True)
+    process = subprocess.run([sys.executable, "-m", "course.grading.nbgrader_main", *args], cwd=course,
+                             env=env, capture_output=True, text=True)
     if process.returncode != 0:
         tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-15:])
         raise CheckError(f"nbgrader {args[0]} failed:\n{tail}")

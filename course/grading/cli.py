@@ -117,6 +117,9 @@ def _grade(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` command."""
     args = build_parser().parse_args(argv)
+    from course.grading.nbgrader_main import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
     if args.command == "grade":
         return _grade(args)
     from course.grading.check import check_main

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.grading.flags import course_code
-from course.grading.gradebook import export_structure, submission_scores, write_template
+from course.grading.gradebook import empty_gradebook, export_structure, submission_scores, write_template
 from course.grading.record import Recorder, load_course_config
 from course.grading.sandbox import SandboxLimits
 from course.grading.task import run_task
@@ -110,13 +110,14 @@ def find_submissions(root: Path, assignments: list[str], students: list[str] | N
     return found
 
 
-def _common(root: Path, assignment: str, db_url: str, course_id: str, options: GradeOptions) -> dict:
+def _common(root: Path, assignment: str, db_url: str, course_id: str, options: GradeOptions,
+            empty: bytes | None = None) -> dict:
     structure = export_structure(db_url, assignment)
     for notebook in structure["notebooks"]:
         notebook["course_code"] = course_code(root / "source" / assignment / f"{notebook['name']}.ipynb")
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "gradebook.db"
-        write_template(structure, template, course_id)
+        write_template(structure, template, course_id, empty)
         template_bytes = template.read_bytes()
     source_files, _ = _read_tree(root / "source" / assignment, IGNORED + ["*.ipynb"])
     return {
@@ -171,7 +172,8 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     if not chosen:
         raise LookupError(f"no assignment in {root / 'source'} matches {' '.join(assignments)}")
     pairs = find_submissions(root, chosen, students)
-    commons = {a: _common(root, a, recorder.db_url, course_id, options) for a in chosen}
+    empty = empty_gradebook(course_id)
+    commons = {a: _common(root, a, recorder.db_url, course_id, options, empty) for a in chosen}
     submissions = []
     for student, assignment in pairs:
         files, skipped = _read_tree(root / "submitted" / student / assignment, IGNORED)

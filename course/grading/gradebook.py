@@ -10,11 +10,27 @@ SQLite or PostgreSQL, is only ever written by the process that runs
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-__all__ = ["export_structure", "write_template", "submission_scores", "gradebook_snapshot"]
+__all__ = ["empty_gradebook", "export_structure", "write_template", "submission_scores",
+           "gradebook_snapshot"]
+
+
+def empty_gradebook(course_id: str) -> bytes:
+    """The bytes of a new SQLite gradebook with nbgrader's tables and no assignment.
+
+    Creating a gradebook runs ``alembic heads`` in a subprocess (about 3 s);
+    a copy of an existing one does not, so :func:`write_template` starts
+    from these bytes.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "gradebook.db"
+        with Gradebook(f"sqlite:///{path}", course_id or "default_course"):
+            pass
+        return path.read_bytes()
 
 
 def export_structure(db_url: str, assignment: str) -> dict:
@@ -56,9 +72,15 @@ def export_structure(db_url: str, assignment: str) -> dict:
         return {"assignment": assignment, "duedate": found.duedate, "notebooks": notebooks}
 
 
-def write_template(structure: dict, path: Path, course_id: str) -> None:
-    """Create a SQLite gradebook at ``path`` holding ``structure`` and nothing else."""
+def write_template(structure: dict, path: Path, course_id: str, empty: bytes | None = None) -> None:
+    """Create a SQLite gradebook at ``path`` holding ``structure`` and nothing else.
+
+    ``empty``, from :func:`empty_gradebook` with the same ``course_id``, is
+    copied to ``path`` first, which spares nbgrader's ``alembic`` subprocess.
+    """
     assignment = structure["assignment"]
+    if empty is not None:
+        Path(path).write_bytes(empty)
     with Gradebook(f"sqlite:///{path}", course_id or "default_course") as gb:
         gb.update_or_create_assignment(assignment, duedate=structure["duedate"])
         for notebook in structure["notebooks"]:

@@ -8,7 +8,8 @@ LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
    assignment's structure, ``submitted/<student>/<assignment>/``);
-2. runs ``nbgrader autograde`` there, with ``SandboxExecute`` instead of
+2. runs ``nbgrader autograde`` there (through
+   :mod:`course.grading.nbgrader_main`, which starts faster), with ``SandboxExecute`` instead of
    ``Execute`` and no other autograde preprocessor: the result is the
    sanitized, executed notebook, exactly what nbgrader's ``Execute`` would
    hand to the next preprocessor;
@@ -184,8 +185,8 @@ def _grade_in_scratch(common, submission, scratch: Path, result: dict, identity:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("JPY_PARENT_PID", None)
-    command = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--student", student, "--force",
-               "--Autograde.create_student=True"]
+    command = [sys.executable, "-m", "course.grading.nbgrader_main", "autograde", assignment,
+               "--student", student, "--force", "--Autograde.create_student=True"]
     try:
         process = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
                                  timeout=options["task_timeout"], start_new_session=True)

@@ -1,0 +1,217 @@
+"""Run ``nbgrader`` commands in fresh processes without paying its imports each time.
+
+A grading task used to start ``python -m nbgrader autograde`` for every
+submission: a new interpreter that imports nbgrader, nbconvert, nbformat,
+jupyter_client and SQLAlchemy (1.3-1.7 s here) before it grades anything.
+A :class:`Zygote` is one long-lived helper process that imports all of that
+once; for each command it ``fork()``\\ s a child, which is exactly a fresh
+``nbgrader`` process started in no time: its own working folder,
+environment, session (process group), output file and exit status, and
+nothing shared with the next command (the helper itself never runs nbgrader,
+so every child starts from the same clean state).
+
+The helper is single-threaded, so forking it is safe (a Dask worker, with
+its threads, is not). It runs as the user who started it (root, for the
+sandbox) and speaks JSON lines over its stdin and stdout::
+
+    -> {"argv": [...], "cwd": "...", "env": {...}, "log": "/path/to/output"}
+    <- {"pid": 1234}
+    <- {"returncode": 0}
+
+Usage::
+
+    with Zygote() as zygote:
+        returncode = zygote.run(["autograde", "ps1", "--force"], cwd, env, log_path, timeout=1800)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote"]
+
+PRELOAD = (
+    "nbgrader.apps.nbgraderapp",
+    "nbgrader.converters",
+    "nbgrader.preprocessors",
+    "nbclient",
+    "jupyter_client",
+    "course.grading.preprocessors",
+    "course.grading.sandbox",
+)
+
+
+class ZygoteTimeout(Exception):
+    """The command ran longer than its timeout; its whole process group was killed."""
+
+
+class Zygote:
+    """A helper process that forks one fresh ``nbgrader`` process per command.
+
+    Parameters
+    ----------
+    python : str, optional
+        The interpreter (default: this one).
+    """
+
+    def __init__(self, python: str | None = None):
+        self.process = subprocess.Popen(
+            [python or sys.executable, "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive():
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _read(self, deadline: float | None) -> dict | None:
+        """The helper's next message, or None when the deadline passes first."""
+        stdout = self.process.stdout
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([stdout], [], [], wait)
+            if ready:
+                line = stdout.readline()
+                if not line:
+                    raise RuntimeError("the zygote process died")
+                return json.loads(line)
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+
+    def run(self, argv: list[str], cwd: str, env: dict, log: str, timeout: float | None = None) -> int:
+        """Run ``nbgrader ARGV`` in a child and return its exit status.
+
+        Parameters
+        ----------
+        argv : list of str
+            nbgrader's arguments (``["autograde", "ps1", ...]``).
+        cwd : str
+            The child's working folder (the course root).
+        env : dict
+            The child's whole environment.
+        log : str
+            File that receives the child's stdout and stderr.
+        timeout : float, optional
+            Seconds; past them the child's process group is killed.
+
+        Raises
+        ------
+        ZygoteTimeout
+            When the command outlived ``timeout``.
+        RuntimeError
+            When the helper process died.
+        """
+        with self.lock:
+            request = {"argv": list(argv), "cwd": str(cwd), "env": dict(env), "log": str(log)}
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+            pid = self._read(None)["pid"]
+            deadline = None if timeout is None else time.monotonic() + timeout
+            finished = self._read(deadline)
+            if finished is not None:
+                return int(finished["returncode"])
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._read(None)  # the helper reaps the child before it takes the next command
+            raise ZygoteTimeout(f"nbgrader {' '.join(argv[:2])} took longer than {timeout} s")
+
+
+_local = threading.local()
+
+
+def shared_zygote() -> Zygote:
+    """This thread's helper process, started on first use and again if it died."""
+    zygote = getattr(_local, "zygote", None)
+    if zygote is None or not zygote.alive():
+        zygote = _local.zygote = Zygote()
+    return zygote
+
+
+def _child(request: dict) -> None:
+    """In the forked child: become a fresh ``nbgrader`` process, run, exit. Never returns."""
+    code = 1
+    try:
+        os.setsid()
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(null)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own descriptors
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.argv = ["nbgrader", *request["argv"]]
+        from nbgrader.apps.nbgraderapp import main
+
+        try:
+            main()
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except BaseException:  # noqa: BLE001 - report it in the log, exit non-zero
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _serve() -> None:
+    """The helper's loop: one request at a time, one child per request."""
+    from course.grading.nbgrader_main import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
+    import importlib
+
+    for name in PRELOAD:
+        importlib.import_module(name)
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    for line in requests:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        replies.write((json.dumps({"pid": pid}) + "\n").encode())
+        replies.flush()
+        _, status = os.waitpid(pid, 0)
+        returncode = os.waitstatus_to_exitcode(status)
+        replies.write((json.dumps({"returncode": returncode}) + "\n").encode())
+        replies.flush()
+
+
+if __name__ == "__main__":
+    _serve()
