@@ -8,9 +8,10 @@ LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
    assignment's structure, ``submitted/<student>/<assignment>/``);
-2. runs ``nbgrader autograde`` there (through
-   :mod:`course.grading.nbgrader_main`, which starts faster), with ``SandboxExecute`` instead of
-   ``Execute`` and no other autograde preprocessor: the result is the
+2. runs ``nbgrader autograde`` there, in a fresh process forked by
+   :mod:`course.grading.zygote` (which has imported nbgrader once), with
+   ``SandboxExecute`` instead of ``Execute`` and no other autograde
+   preprocessor: the result is the
    sanitized, executed notebook, exactly what nbgrader's ``Execute`` would
    hand to the next preprocessor;
 3. returns the executed notebooks, the static flags, the probe's report,
@@ -25,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +33,7 @@ import traceback
 from pathlib import Path
 
 from course.grading.flags import static_flags
+from course.grading.zygote import ZygoteTimeout, shared_zygote
 
 __all__ = ["run_task", "scratch_config"]
 
@@ -72,6 +73,16 @@ def _write_files(root: Path, files: dict[str, bytes]) -> None:
             continue  # never write outside the folder
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
+
+
+def _tail(path: Path, size: int) -> str:
+    """The last ``size`` bytes of nbgrader's output, as text."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _crash_reason(log: str) -> str:
@@ -185,17 +196,14 @@ def _grade_in_scratch(common, submission, scratch: Path, result: dict, identity:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("JPY_PARENT_PID", None)
-    command = [sys.executable, "-m", "course.grading.nbgrader_main", "autograde", assignment,
-               "--student", student, "--force", "--Autograde.create_student=True"]
+    arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
+    log_path = scratch / "nbgrader.log"
     try:
-        process = subprocess.run(command, cwd=course, env=env, capture_output=True, text=True,
-                                 timeout=options["task_timeout"], start_new_session=True)
-        log, returncode = process.stdout + process.stderr, process.returncode
-    except subprocess.TimeoutExpired as expired:
-        log = (expired.stdout or b"").decode(errors="replace") if isinstance(expired.stdout, bytes) else (
-            expired.stdout or "")
+        returncode = shared_zygote().run(arguments, course, env, log_path, timeout=options["task_timeout"])
+    except ZygoteTimeout:
         result.update(status="timeout", reason=f"grading took longer than {options['task_timeout']} s")
         returncode = None
+    log = _tail(log_path, 64 * 1024)  # where nbgrader says what went wrong
     result["log"] = log[-LOG_TAIL:]
     if probe_report.exists():
         try:

@@ -26,6 +26,7 @@ Usage::
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -140,6 +141,7 @@ class Zygote:
 
 
 _local = threading.local()
+_started: list[Zygote] = []
 
 
 def shared_zygote() -> Zygote:
@@ -147,7 +149,14 @@ def shared_zygote() -> Zygote:
     zygote = getattr(_local, "zygote", None)
     if zygote is None or not zygote.alive():
         zygote = _local.zygote = Zygote()
+        _started.append(zygote)
     return zygote
+
+
+@atexit.register
+def _close_started() -> None:
+    for zygote in _started:
+        zygote.close()
 
 
 def _child(request: dict) -> None:

@@ -1,0 +1,86 @@
+"""The zygote: each command in a fresh forked nbgrader process, with its own folder, environment,
+output and exit status, and a timeout that kills it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from course.grading.zygote import Zygote, ZygoteTimeout
+
+# nbgrader executes the nbgrader_config.py of its working folder: a handy way to run code in the child
+PROBE_CONFIG = """
+import os, sys
+import course.grading.zygote as zygote
+print("marker:", getattr(zygote, "_test_marker", "fresh"))
+zygote._test_marker = "left over"  # a child that leaked state into the helper would show this next time
+print("cwd:", os.getcwd())
+print("env:", os.environ.get("ZYGOTE_TEST"), "PATH set:", "PATH" in os.environ)
+print("argv:", sys.argv[1:])
+print("to stderr", file=sys.stderr)
+"""
+
+
+def environment(**extra):
+    return {"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""), **extra}
+
+
+@pytest.fixture
+def zygote():
+    with Zygote() as helper:
+        yield helper
+
+
+def test_each_command_runs_fresh_in_its_folder_with_its_environment(zygote, tmp_path):
+    outputs = []
+    for index in range(2):
+        course = tmp_path / f"course{index}"
+        course.mkdir()
+        (course / "nbgrader_config.py").write_text(PROBE_CONFIG)
+        log = tmp_path / f"log{index}"
+        status = zygote.run(["db", "student", "list"], course, environment(ZYGOTE_TEST=str(index)), log)
+        assert status == 0, log.read_text()
+        outputs.append(log.read_text())
+    for index, output in enumerate(outputs):
+        assert "marker: fresh" in output  # the second child did not inherit the first one's change
+        assert f"cwd: {tmp_path / f'course{index}'}" in output
+        assert f"env: {index} PATH set: True" in output
+        assert "argv: ['db', 'student', 'list']" in output
+        assert "to stderr" in output
+
+
+def test_the_exit_status_is_the_commands(zygote, tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("raise SystemExit(3)\n")
+    status = zygote.run(["db", "student", "list"], tmp_path, environment(), tmp_path / "log")
+    assert status != 0
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert zygote.run(["db", "student", "list"], tmp_path, environment(), tmp_path / "log") == 0
+
+
+def test_a_command_past_its_timeout_is_killed_with_its_children_and_the_zygote_goes_on(zygote, tmp_path):
+    pid_file = tmp_path / "grandchild.pid"
+    (tmp_path / "nbgrader_config.py").write_text(
+        "import subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(120)\n"
+    )
+    started = time.monotonic()
+    with pytest.raises(ZygoteTimeout):
+        zygote.run(["db", "student", "list"], tmp_path, environment(), tmp_path / "log", timeout=5)
+    assert time.monotonic() - started < 60
+    grandchild = int(pid_file.read_text())
+    for _ in range(50):
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the command's own child process outlived the timeout")
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert zygote.run(["db", "student", "list"], tmp_path, environment(), tmp_path / "log") == 0
