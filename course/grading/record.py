@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -23,6 +24,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -91,7 +93,13 @@ class Recorder:
                 nbformat.write(nb, str(folder / f"{name}.ipynb"))
             for name, reason in result.get("errors", {}).items():
                 (folder / f"{name}.error").write_text(reason)
-            outcome = self.api.autograde(assignment, student, force=True, create=True)
+            with warnings.catch_warnings():
+                # nbgrader's autograde makes SQLAlchemy warn "Object of type <SubmittedAssignment> not
+                # in session" on every submission (plain `nbgrader autograde` prints the same); harmless
+                # here, and noise among the progress bar and the summary
+                warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session",
+                                        category=SAWarning)
+                outcome = self.api.autograde(assignment, student, force=True, create=True)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         if result.get("flags") or result.get("probe", {}).get("changed"):

@@ -241,7 +241,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def _connection_file_default(self):
         if self.sandbox.get("enabled"):
             return os.path.join(self.sandbox["ipc_dir"], "kernel.json")
-        return super()._connection_file_default()
+        return ""  # jupyter_client's own default: it picks a file when it writes one
 
     def format_kernel_cmd(self, extra_arguments=None):
         extra = list(extra_arguments or [])

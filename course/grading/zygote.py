@@ -64,9 +64,10 @@ class Zygote:
 
     def __init__(self, python: str | None = None):
         self.process = subprocess.Popen(
-            [python or sys.executable, "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
+            [python or sys.executable, "-P", "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
         self.lock = threading.Lock()
+        self._pending = b""
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -87,18 +88,24 @@ class Zygote:
         self.close()
 
     def _read(self, deadline: float | None) -> dict | None:
-        """The helper's next message, or None when the deadline passes first."""
-        stdout = self.process.stdout
-        while True:
+        """The helper's next message, or None when the deadline passes first.
+
+        Reads the pipe's descriptor directly, keeping what comes after the
+        first line: both messages of a command can arrive in one read, and a
+        buffered reader would hide the second from ``select``.
+        """
+        descriptor = self.process.stdout.fileno()
+        while b"\n" not in self._pending:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([stdout], [], [], wait)
-            if ready:
-                line = stdout.readline()
-                if not line:
-                    raise RuntimeError("the zygote process died")
-                return json.loads(line)
-            if deadline is not None and time.monotonic() >= deadline:
+            ready, _, _ = select.select([descriptor], [], [], wait)
+            if not ready:
                 return None
+            chunk = os.read(descriptor, 65536)
+            if not chunk:
+                raise RuntimeError("the zygote process died")
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return json.loads(line)
 
     def run(self, argv: list[str], cwd: str, env: dict, log: str, timeout: float | None = None) -> int:
         """Run ``nbgrader ARGV`` in a child and return its exit status.

@@ -5,6 +5,7 @@ stderr, a deleted test cell) are graded
 
 * in parallel by the corpus run (2 workers, SQLite, alongside every attack);
 * serially by ``course grade --workers 0`` (SQLite);
+* by ``course grade --workers 0 --no-sandbox`` (SQLite);
 * by plain ``nbgrader autograde`` (SQLite, no sandbox): the baseline;
 * in parallel and serially on PostgreSQL (``--db postgresql+psycopg2://``).
 
@@ -69,6 +70,7 @@ def test_serial_run_grades_everything(serial_sqlite):
     bar = serial_sqlite["stderr"].replace("\r", "\n").splitlines()
     assert any("grading:" in line and f"{len(STUDENTS)}/{len(STUDENTS)}" in line for line in bar), bar[-3:]
     assert any("<" in line and "submission" in line for line in bar)  # tqdm's elapsed<remaining (ETA)
+    assert "SAWarning" not in serial_sqlite["stderr"]  # nbgrader's, muted by the recorder
 
 
 def test_parallel_and_serial_sqlite_gradebooks_are_identical(corpus_run, serial_sqlite):
@@ -106,3 +108,11 @@ def test_feedback_and_export_work_after_course_grade(serial_sqlite):
                 if row["assignment"] == corpus.ASSIGNMENT}
     assert float(rows["reference"]["score"]) == float(rows["reference"]["max_score"]) > 0
     assert float(rows["blank"]["score"]) == 0
+
+
+def test_no_sandbox_grades_like_the_sandbox_and_warns(template, serial_sqlite):
+    run = course_grade(copy_course(template[0], "no-sandbox"), corpus.ASSIGNMENT, "--workers", "0",
+                       "--no-sandbox", *ONLY)
+    assert run["status"] == 0, run["stderr"][-3000:]
+    assert "--no-sandbox: student code runs with YOUR rights" in run["stderr"]
+    assert rows_of(sqlite_url(run["course"])) == rows_of(sqlite_url(serial_sqlite["course"]))

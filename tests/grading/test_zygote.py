@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,29 @@ def test_a_command_past_its_timeout_is_killed_with_its_children_and_the_zygote_g
         pytest.fail("the command's own child process outlived the timeout")
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     assert zygote.run(["db", "student", "list"], tmp_path, environment(), tmp_path / "log") == 0
+
+
+def test_a_command_that_fails_at_once_is_reported_not_waited_for(zygote, tmp_path):
+    # the child dies before it imports anything, so both of the helper's messages arrive together
+    for attempt in range(20):
+        log = tmp_path / f"log{attempt}"
+        status = zygote.run(["db", "student", "list"], tmp_path / "missing", environment(), log, timeout=30)
+        assert status != 0
+        assert "missing" in log.read_text()
+
+
+def test_both_messages_of_a_command_are_seen_when_they_arrive_in_one_read():
+    # a child that exits at once: the pid and the exit status reach the pipe together. A buffered
+    # reader would swallow the second message with the first and then wait for it forever.
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"pid": 12}\n{"returncode": 3}\n')
+    helper = Zygote.__new__(Zygote)  # only the reading half, on a pipe of our own
+    helper.process = types.SimpleNamespace(stdout=open(read_end, "rb"))  # noqa: SIM115
+    helper._pending = b""
+    try:
+        assert helper._read(time.monotonic() + 5) == {"pid": 12}
+        assert helper._read(time.monotonic() + 5) == {"returncode": 3}
+        assert helper._read(time.monotonic() + 0.2) is None  # nothing more: the deadline answers
+    finally:
+        helper.process.stdout.close()
+        os.close(write_end)
