@@ -179,7 +179,7 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
         files, skipped = _read_tree(root / "submitted" / student / assignment, IGNORED)
         submissions.append((assignment, {"student": student, "files": files, "skipped": skipped}))
     results = []
-    bar = _progress(len(submissions), options.progress)
+    bar = _Progress(len(submissions), options.progress)
 
     def finish(result):
         # a result that cannot be recorded is reported, never allowed to stop the batch
@@ -293,7 +293,3 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def _progress(total: int, enabled: bool) -> _Progress:
-    return _Progress(total, enabled)

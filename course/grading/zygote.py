@@ -54,17 +54,11 @@ class ZygoteTimeout(Exception):
 
 
 class Zygote:
-    """A helper process that forks one fresh ``nbgrader`` process per command.
+    """A helper process, on this interpreter, that forks one fresh ``nbgrader`` process per command."""
 
-    Parameters
-    ----------
-    python : str, optional
-        The interpreter (default: this one).
-    """
-
-    def __init__(self, python: str | None = None):
+    def __init__(self):
         self.process = subprocess.Popen(
-            [python or sys.executable, "-P", "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
         self.lock = threading.Lock()
         self._pending = b""
