@@ -82,11 +82,26 @@ def without_hidden_markers(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if not HIDDEN_MARKER.match(line))
 
 
+def visible_part(source: str) -> str:
+    """A test cell as the student's release shows it: the hidden region and its markers removed."""
+    kept, hidden = [], False
+    for line in source.split("\n"):
+        if HIDDEN_MARKER.match(line):
+            hidden = "BEGIN" in line
+            continue
+        if not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @dataclass
 class TestCell:
+    """A test cell: ``source`` is what grading runs, ``visible`` what the student's release runs."""
+
     grade_id: str
     source: str
     points: float
+    visible: str
 
 
 @dataclass
@@ -114,7 +129,9 @@ def notebook_parts(assignment: str) -> NotebookParts:
         grade_id = nbgrader_meta(cell).get("grade_id", "?")
         if is_test_cell(cell):
             points = float(nbgrader_meta(cell).get("points", 0))
-            parts.tests.append(TestCell(grade_id, without_hidden_markers(cell.source), points))
+            parts.tests.append(
+                TestCell(grade_id, without_hidden_markers(cell.source), points, visible_part(cell.source))
+            )
         elif is_solution_cell(cell) or is_given_cell(cell):
             parts.definitions.append((grade_id, without_solution_markers(cell.source)))
     return parts
@@ -136,9 +153,10 @@ def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str
     return namespace
 
 
-def run_test_cell(test: TestCell, namespace: dict) -> str | None:
+def run_test_cell(test: TestCell, namespace: dict, visible_only: bool = False) -> str | None:
     """Run a test cell as nbgrader would judge it.
 
+    With ``visible_only``, run only what the student's release shows of it.
     Returns None when the cell would earn its points, or a one-line reason:
     the exception, or text written to stderr (nbgrader zeroes a cell for
     either; the course's config moves stderr to stdout, but a test cell of
@@ -148,7 +166,7 @@ def run_test_cell(test: TestCell, namespace: dict) -> str | None:
     stdout, stderr = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            execute_into(test.source, cell_namespace, test.grade_id)
+            execute_into(test.visible if visible_only else test.source, cell_namespace, test.grade_id)
     except Exception as error:  # noqa: BLE001 - any failure of student code counts
         return f"{type(error).__name__}: {error}"
     if stderr.getvalue():
