@@ -155,10 +155,13 @@ def check_gradient(
     >>> x = np.array([[0.5, -1.0], [2.0, 1.5]])
     >>> check_gradient(lambda v: float(np.mean(v**2)), x, 2 * x / 4 / 4, name="dx", batch_size=4)
     Traceback (most recent call last):
-    AssertionError: dx disagrees with finite differences: it is exactly 1/4 times the right value: with a batch of N = 4, that usually means dividing by N twice (once in the loss and again in its gradient).
+    AssertionError: dx disagrees with finite differences: it is exactly 1/4 times the right value: with a
+    batch of N = 4, that usually means dividing by N twice (once in the loss and again in its gradient).
     >>> check_gradient(lambda v: float(np.sum(v**3)), x, 3 * x**2 + np.eye(2), name="dW")
     Traceback (most recent call last):
-    AssertionError: dW disagrees with finite differences: it differs from the finite-difference estimate at 2 of 4 entries; the worst is at index (0, 0), value 1.75, relative error 1.33 (allowed: 1e-05 relative, 1e-08 absolute).
+    AssertionError: dW disagrees with finite differences: it differs from the finite-difference estimate
+    at 2 of 4 entries; the worst is at index (0, 0), value 1.75, relative error 1.33 (allowed: 1e-05
+    relative, 1e-08 absolute).
     """
     __tracebackhide__ = True
     if dout is None:

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from course.diagnoses import Comparison, diagnose_dtype, diagnose_shape, diagnose_values, format_index
+from course.diagnoses import (
+    Comparison,
+    diagnose_dtype,
+    diagnose_shape,
+    diagnose_values,
+    first_index,
+    format_index,
+)
 
 __all__ = [
     "assert_tensor_close",
@@ -70,10 +77,12 @@ def describe_mismatch(
     Examples
     --------
     >>> import numpy as np
-    >>> describe_mismatch(np.array([1.0, 2.5]), np.array([1.0, 2.0]))
-    'differs from the expected value at 1 of 2 entries; the worst is at index 1, value 2.5, relative error 0.25 (allowed: 1e-07 relative, 1e-10 absolute)'
-    >>> describe_mismatch(np.array([0.3, -1.0, 2.0]), np.array([0.0, 2.0, 2.0]), what="the estimate")
-    'differs from the estimate at 2 of 3 entries; the worst is at index 0, value 0.3, where the right value is 0 (allowed: 1e-10 absolute)'
+    >>> print(describe_mismatch(np.array([1.0, 2.5]), np.array([1.0, 2.0])))
+    differs from the expected value at 1 of 2 entries; the worst is at index 1, value 2.5, relative error
+    0.25 (allowed: 1e-07 relative, 1e-10 absolute)
+    >>> print(describe_mismatch(np.array([0.3, -1.0, 2.0]), np.array([0.0, 2.0, 2.0]), what="the estimate"))
+    differs from the estimate at 2 of 3 entries; the worst is at index 0, value 0.3, where the right value
+    is 0 (allowed: 1e-10 absolute)
     """
     expected_arr = np.asarray(expected)
     if isinstance(actual, np.ndarray):
@@ -96,14 +105,15 @@ def describe_mismatch(
         and expected_arr.dtype.kind == "f"
         and actual_arr.dtype != expected_arr.dtype
     ):
-        problem = f"has dtype {actual_arr.dtype}, expected {diagnose_dtype(actual_arr.dtype, expected_arr.dtype)}"
+        cause = diagnose_dtype(actual_arr.dtype, expected_arr.dtype)
+        problem = f"has dtype {actual_arr.dtype}, expected {cause}"
         values = describe_mismatch(actual_arr, expected_arr, rtol=rtol, atol=atol, check_dtype=False)
         return problem + (" (its values are right)" if values is None else "")
     actual_f = actual_arr.astype(np.float64)
     expected_f = expected_arr.astype(np.float64)
     bad_actual = ~np.isfinite(actual_f) & np.isfinite(expected_f)
     if np.any(bad_actual):
-        index = tuple(int(i) for i in np.argwhere(bad_actual)[0])
+        index = first_index(bad_actual)
         count = int(bad_actual.sum())
         return (
             f"has {count} non-finite entr{'y' if count == 1 else 'ies'} (nan or inf), "
@@ -114,7 +124,7 @@ def describe_mismatch(
         (actual_f == expected_f) | (np.isnan(actual_f) & np.isnan(expected_f))
     )
     if np.any(special_mismatch):
-        index = tuple(int(i) for i in np.argwhere(special_mismatch)[0])
+        index = first_index(special_mismatch)
         return f"differs from {what} at {format_index(index)} (an inf or nan entry)"
     actual_f = np.where(both_finite, actual_f, 0.0)
     expected_f = np.where(both_finite, expected_f, 0.0)
@@ -205,11 +215,13 @@ def assert_tensor_close(
     >>> wrong[1, 0] = 31.0
     >>> assert_tensor_close(wrong, right, name="out", hint="check the bias")
     Traceback (most recent call last):
-    AssertionError: out differs from the expected value at 1 of 4 entries; the worst is at index (1, 0), value 31, relative error 0.0333 (allowed: 1e-07 relative, 1e-10 absolute). Hint: check the bias
+    AssertionError: out differs from the expected value at 1 of 4 entries; the worst is at index (1, 0),
+    value 31, relative error 0.0333 (allowed: 1e-07 relative, 1e-10 absolute). Hint: check the bias
     """
     __tracebackhide__ = True
     problem = describe_mismatch(
-        actual, expected, rtol=rtol, atol=atol, check_dtype=check_dtype, batch_size=batch_size, regions=regions
+        actual, expected, rtol=rtol, atol=atol, check_dtype=check_dtype,
+        batch_size=batch_size, regions=regions,
     )
     if problem:
         message = f"{name} {problem}" + ("" if problem.endswith("?") else ".")
@@ -255,7 +267,7 @@ def _first_change(before: Any, after: Any, where: str = "") -> str | None:
         changed = ~((before == after) | (np.isnan(before) & np.isnan(after)) if before.dtype.kind in "fc"
                     else before == after)
         if np.any(changed):
-            first = tuple(int(i) for i in np.argwhere(changed)[0]) if changed.ndim else ()
+            first = first_index(changed)
             return (
                 f"{int(changed.sum())} of {changed.size} entries{' of ' + where if where else ''} changed, "
                 f"the first at {format_index(first)}"
@@ -370,12 +382,15 @@ def checked_call(func: Callable[..., Any], *args: Any, name: str | None = None, 
     ...     return x
     >>> checked_call(relu, np.array([-1.0, 2.0]), name="relu_forward")
     Traceback (most recent call last):
-    AssertionError: relu_forward modified its argument number 1 in place (it now holds the array the function returned: an in-place operation (x *= ..., x[mask] = 0, out=x) wrote into the caller's array); a graded function must leave its inputs untouched (work on a copy).
+    AssertionError: relu_forward modified its argument number 1 in place (it now holds the array the
+    function returned: an in-place operation (x *= ..., x[mask] = 0, out=x) wrote into the caller's
+    array); a graded function must leave its inputs untouched (work on a copy).
     >>> def step(params):
     ...     params["W1"][0] -= 0.1
     >>> checked_call(step, {"W1": np.ones(3)}, name="sgd_step")
     Traceback (most recent call last):
-    AssertionError: sgd_step modified its argument number 1 in place (1 of 3 entries of ['W1'] changed, the first at index 0); a graded function must leave its inputs untouched (work on a copy).
+    AssertionError: sgd_step modified its argument number 1 in place (1 of 3 entries of ['W1'] changed,
+    the first at index 0); a graded function must leave its inputs untouched (work on a copy).
     """
     __tracebackhide__ = True
     label = name or getattr(func, "__qualname__", getattr(func, "__name__", "the function"))
@@ -389,7 +404,8 @@ def checked_call(func: Callable[..., Any], *args: Any, name: str | None = None, 
             result = func(*args, **kwargs)
     for position, (before, after) in enumerate(zip(before_args, args)):
         if before is not None and not _same(before, after):
-            raise AssertionError(_modified_message(label, f"argument number {position + 1}", before, after, result))
+            which = f"argument number {position + 1}"
+            raise AssertionError(_modified_message(label, which, before, after, result))
     for key, before in before_kwargs.items():
         if before is not None and not _same(before, kwargs[key]):
             raise AssertionError(_modified_message(label, f"argument {key!r}", before, kwargs[key], result))
