@@ -34,6 +34,8 @@ __all__ = ["Comparison", "diagnose_shape", "diagnose_values", "diagnose_dtype", 
 MAX_AXES_SEARCHED = 5
 # Sorting costs n log n; beyond this size the "right numbers, wrong places" rule is skipped.
 MAX_SORTED_SIZE = 2_000_000
+# A claim "right elsewhere" needs this many nonzero right values there, or it may hold by chance.
+MIN_RIGHT_ENTRIES = 4
 # How many failing entries a candidate relation must fit before the whole array is compared.
 SAMPLE_SIZE = 16
 
@@ -255,8 +257,8 @@ def diagnose_constant_factor(c: Comparison) -> str | None:
     """The answer is the right value times one constant that is not a readable number.
 
     Why: a wrong constant (e.g. ``np.e`` for 1, a wrong learning rate) scales
-    every entry alike. Applies only when one factor fits every entry within
-    the tolerance; a whole number or one over a whole number (1/24: a mean
+    every entry alike. Applies only when one factor, not within 1 % of 1,
+    fits every entry within the tolerance; a whole number or one over a whole number (1/24: a mean
     over 24 entries) is written exactly, anything else rounded, with "about".
 
     Examples
@@ -273,7 +275,9 @@ def diagnose_constant_factor(c: Comparison) -> str | None:
         return None
     anchor = np.unravel_index(int(np.argmax(reference)), reference.shape)
     factor = c.actual[anchor] / c.expected[anchor]
-    if not np.isfinite(factor) or factor == 0 or not c.matches(factor * c.expected):
+    if not np.isfinite(factor) or abs(factor - 1) < 0.01 or factor == 0:
+        return None  # within 1 % of 1 a "constant factor" is a near miss, not a relation worth naming
+    if not c.matches(factor * c.expected):
         return None
     for exact in _whole_or_reciprocal(factor):
         if c.matches(float(exact) * c.expected):
@@ -601,8 +605,9 @@ def diagnose_wrong_only_on_borders(c: Comparison) -> str | None:
     Why: padding, the first or last window of a convolution or a pooling,
     a loop over ``range(1, H - 1)``. Applies when the last two axes have at
     least 3 entries each, every wrong entry lies in their first or last
-    row or column, and the inside holds a nonzero right value; says which
-    of those borders.
+    row or column, and the inside holds at least ``MIN_RIGHT_ENTRIES``
+    nonzero right values (fewer could be right by chance); says which of
+    those borders.
 
     Examples
     --------
@@ -619,16 +624,24 @@ def diagnose_wrong_only_on_borders(c: Comparison) -> str | None:
     if c.actual.ndim < 2 or min(c.actual.shape[-2:]) < 3:
         return None
     failing = c.failing
-    if np.any(failing[..., 1:-1, 1:-1]) or not np.any(np.abs(c.expected[..., 1:-1, 1:-1]) > c.atol):
+    inside = np.abs(c.expected[..., 1:-1, 1:-1]) > c.atol
+    if np.any(failing[..., 1:-1, 1:-1]) or inside.sum() < MIN_RIGHT_ENTRIES:
         return None
-    # A corner belongs to a row and a column: name the columns first, then only rows that add entries.
-    columns = {"the first column": 0, "the last column": -1}
-    named = [side for side, j in columns.items() if np.any(failing[..., :, j])]
-    uncovered = failing.copy()
-    for side in named:
-        uncovered[..., :, columns[side]] = False
-    rows = {"the first row": 0, "the last row": -1}
-    named = [side for side, i in rows.items() if np.any(uncovered[..., i, :])] + named
+    # A side is named when it has a wrong entry between its corners; a wrong corner that no named
+    # side covers names its row.
+    sides = {
+        "the first row": (..., 0, slice(1, -1)),
+        "the last row": (..., -1, slice(1, -1)),
+        "the first column": (..., slice(1, -1), 0),
+        "the last column": (..., slice(1, -1), -1),
+    }
+    named = {side for side, place in sides.items() if np.any(failing[place])}
+    for row in ("the first row", "the last row"):
+        i = 0 if row == "the first row" else -1
+        for column, j in (("the first column", 0), ("the last column", -1)):
+            if np.any(failing[..., i, j]) and row not in named and column not in named:
+                named.add(row)
+    named = [side for side in sides if side in named]
     return _local_sentence(c, f"only on the border of its last two axes ({', '.join(named)})")
 
 
@@ -639,7 +652,8 @@ def diagnose_wrong_only_in_some_slices(c: Comparison) -> str | None:
     one sample of a batch treated differently. Applies to arrays with two or
     more axes longer than 1 when, along an axis of length 3 or more, the
     slices with a wrong entry are exactly the first k, the last k, or a single
-    one; the right slices must hold a nonzero right value, and be at least
+    one; the right slices must hold ``MIN_RIGHT_ENTRIES`` nonzero right
+    values, and be at least
     two unless a single slice is wrong (one right slice against many wrong
     ones is more likely a coincidence than a pattern).
 
@@ -669,7 +683,7 @@ def diagnose_wrong_only_in_some_slices(c: Comparison) -> str | None:
         if last - first + 1 != indices.size:
             continue
         right_slices = np.moveaxis(np.abs(c.expected) > c.atol, axis, 0)[~wrong_slices]
-        if not np.any(right_slices) or (length - indices.size < 2 and indices.size > 1):
+        if right_slices.sum() < MIN_RIGHT_ENTRIES or (length - indices.size < 2 and indices.size > 1):
             continue  # the right part is all zeros, or one slice against many: nothing to learn
         if indices.size == 1:
             place = f"only at index {first} along axis {axis}"
