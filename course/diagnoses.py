@@ -867,7 +867,9 @@ def diagnose_dtype(actual: np.dtype, expected: np.dtype) -> str:
             f"{expected}: an array made with a fixed dtype (dtype=np.{actual}, astype) lost precision; "
             "follow the input's dtype (e.g. np.zeros_like(x))"
         )
-    if actual.kind in "iub" and expected.kind == "f":
+    if actual.kind == "b" and expected.kind == "f":
+        return f"{expected}: a comparison gave booleans (a mask such as x > 0 returned instead of values)"
+    if actual.kind in "iu" and expected.kind == "f":
         return (
             f"{expected}: integer arithmetic gave integers (e.g. np.zeros_like of an integer array, "
             "or an array built from Python ints)"

@@ -95,7 +95,8 @@ def describe_mismatch(
         return f"is a {type(actual).__name__}, expected a numpy array or a number"
     if actual_arr.shape != expected_arr.shape:
         problem = f"has shape {actual_arr.shape}, expected shape {expected_arr.shape}"
-        relation = _diagnose(actual_arr, expected_arr, rtol, atol, batch_size, regions, diagnose_shape)
+        with np.errstate(all="ignore"):
+            relation = _diagnose(actual_arr, expected_arr, rtol, atol, batch_size, regions, diagnose_shape)
         return f"{problem}: {relation}" if relation else problem
     if actual_arr.dtype.kind not in "fiub":
         return f"has dtype {actual_arr.dtype}, which is not numeric"
@@ -109,6 +110,12 @@ def describe_mismatch(
         problem = f"has dtype {actual_arr.dtype}, expected {cause}"
         values = describe_mismatch(actual_arr, expected_arr, rtol=rtol, atol=atol, check_dtype=False)
         return problem + (" (its values are right)" if values is None else "")
+    # A test may run under np.errstate(all="raise"); describing a wrong answer must not raise.
+    with np.errstate(all="ignore"):
+        return _describe_values(actual_arr, expected_arr, rtol, atol, what, batch_size, regions)
+
+
+def _describe_values(actual_arr, expected_arr, rtol, atol, what, batch_size, regions) -> str | None:
     actual_f = actual_arr.astype(np.float64)
     expected_f = expected_arr.astype(np.float64)
     bad_actual = ~np.isfinite(actual_f) & np.isfinite(expected_f)
@@ -157,6 +164,9 @@ def describe_mismatch(
 
 
 def _diagnose(actual, expected, rtol, atol, batch_size, regions, rules) -> str | None:
+    """The relation the rules find between two finite numeric arrays, or None."""
+    if actual.dtype.kind not in "fiub" or expected.dtype.kind not in "fiub":
+        return None
     comparison = Comparison(
         actual.astype(np.float64), expected.astype(np.float64), rtol, atol, batch_size, dict(regions or {})
     )

@@ -212,6 +212,7 @@ DIAGNOSES = {
     "dtype: float32 for float64": (
         (RIGHT * 3).astype(np.float32), RIGHT, {},
         "has dtype float32, expected float64: an array made with a fixed dtype"),
+    "dtype: a mask": (RIGHT > 0, RIGHT, {}, "has dtype bool, expected float64: a comparison gave booleans"),
     "dtype: integers": (
         RIGHT.astype(int), RIGHT, {}, "has dtype int64, expected float64: integer arithmetic"),
 }
