@@ -97,11 +97,11 @@ class Comparison:
         if self.actual.shape == self.expected.shape:
             wrong = np.flatnonzero(self.failing.ravel()[: 64 * SAMPLE_SIZE])[:SAMPLE_SIZE]
             flat = np.concatenate([flat, wrong])
-        return np.unravel_index(flat, self.actual.shape)
+        return _indices(flat, self.actual.shape)
 
     def agree(self, first: np.ndarray, second: np.ndarray) -> bool:
         """Are two arrays of one shape equal within tolerance (a few entries first, then all)?"""
-        probe = np.unravel_index(_spread(first.size), first.shape)
+        probe = _indices(_spread(first.size), first.shape)
         return bool(np.all(self.close(first[probe], second[probe])) and np.all(self.close(first, second)))
 
     def matches(self, candidate: np.ndarray, where: np.ndarray | None = None) -> bool:
@@ -113,6 +113,11 @@ class Comparison:
             return False
         ok = self.close(self.actual, candidate)
         return bool(np.all(ok if where is None else ok | ~where))
+
+
+def _indices(flat: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """``np.unravel_index``, which a 0-d array (indexed by ``()``) does not accept."""
+    return () if shape == () else np.unravel_index(flat, shape)
 
 
 def _spread(size: int) -> np.ndarray:
@@ -448,7 +453,7 @@ def _memory_order_sentence(c: Comparison) -> str | None:
             continue
         # Compare a few entries before building the reordered copy.
         transposed = c.expected.transpose(order)
-        probe_values = transposed[np.unravel_index(probe, transposed.shape)]
+        probe_values = transposed[_indices(probe, transposed.shape)]
         if not np.all(c.close(flat_actual[probe], probe_values)):
             continue
         if c.agree(flat_actual, _values_in_order(c.expected, order)):
@@ -716,7 +721,14 @@ def _yield_value_diagnoses() -> Iterator[Callable[[Comparison], str | None]]:
 
 
 def diagnose_values(c: Comparison) -> str | None:
-    """The first value rule that applies to a wrong answer of the right shape, or None."""
+    """The first value rule that applies to a wrong answer of the right shape, or None.
+
+    A single number (0-d, or one entry) can only be a factor of the right one: where and how
+    its entries are placed means nothing.
+    """
+    if c.actual.size == 1:
+        single = Comparison(c.actual.reshape(1), c.expected.reshape(1), c.rtol, c.atol, c.batch_size)
+        return diagnose_scale(single)
     for rule in _yield_value_diagnoses():
         sentence = rule(c)
         if sentence:

@@ -13,6 +13,7 @@ import pytest
 import course.diagnoses
 import course.gradcheck
 import course.testing
+from course.diagnoses import Comparison, diagnose_shape, diagnose_values
 from course.testing import assert_tensor_close, checked_call, describe_mismatch
 
 RNG_SEEDS = range(40)
@@ -247,6 +248,33 @@ def test_every_readable_factor_is_named_with_the_phrases_the_harness_reads(facto
     written = str(factor)
     assert f"exactly {written} times the right value" in message
     assert ("opposite sign" in message) == (factor < 0)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "fragment"),
+    [(2.0, 1.0, "is exactly 2 times the right value"), (np.float64(-0.3), 0.3, "opposite sign"),
+     (np.array([0.25]), np.array([1.0]), "is exactly 1/4 times the right value"),
+     (1.5, 1.1, "differs from the expected value: value 1.5, relative error 0.364")],
+)
+def test_a_single_number_can_only_be_a_factor_of_the_right_one(actual, expected, fragment):
+    assert fragment in describe_mismatch(actual, expected)
+
+
+SHAPE_ZOO = [(), (1,), (0,), (1, 1), (2, 0, 3), (5,), (1, 4), (3, 1, 1, 2), (2, 2, 2, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("shape", SHAPE_ZOO, ids=str)
+def test_no_rule_raises_whatever_the_shape(shape):
+    """describe_mismatch swallows a rule's exception; the rules themselves must not raise."""
+    rng = np.random.default_rng(3)
+    right = rng.standard_normal(shape)
+    comparisons = [Comparison(actual, right, 1e-7, 1e-10) for actual in (
+        -right, right + 1, np.zeros(shape), np.where(right > 0, right, 0.0), 2 * right, right * 1.0001)]
+    regions = {"where positive": right > 0}
+    for c in comparisons:
+        diagnose_values(Comparison(c.actual, c.expected, c.rtol, c.atol, batch_size=2, regions=regions))
+        for other in SHAPE_ZOO:
+            diagnose_shape(Comparison(rng.standard_normal(other), right, 1e-7, 1e-10))
 
 
 def test_a_named_region_is_used_only_when_it_holds_every_wrong_entry():
