@@ -169,13 +169,13 @@ def _what_a_factor_usually_means(factor: Fraction, batch_size: int | None) -> st
         )
     if size == 2:
         meanings.append(
-            "a factor 2 usually comes from differentiating a square whose 0.5 (as in 0.5 * sum(d**2)) "
-            "should cancel it, or from a path counted twice"
+            "a factor 2 usually means a 0.5 left out (as in 0.5 * sum(d**2), or in its derivative) "
+            "or a path counted twice"
         )
     if size == Fraction(1, 2):
         meanings.append(
-            "a factor 1/2 usually comes from a 0.5 kept where the derivative of a square cancels it, "
-            "or from one of two paths left out"
+            "a factor 1/2 usually means a 0.5 too many (the derivative of 0.5 * sum(d**2) has none) "
+            "or one of two paths left out"
         )
     return "; ".join(meanings)
 
@@ -251,8 +251,8 @@ def diagnose_scale(c: Comparison) -> str | None:
     AssertionError: dx is exactly -1 times the right value: it has the opposite sign everywhere.
     >>> assert_tensor_close(2 * right, right, name="dy")
     Traceback (most recent call last):
-    AssertionError: dy is exactly 2 times the right value: a factor 2 usually comes from differentiating a
-    square whose 0.5 (as in 0.5 * sum(d**2)) should cancel it, or from a path counted twice.
+    AssertionError: dy is exactly 2 times the right value: a factor 2 usually means a 0.5 left out (as in
+    0.5 * sum(d**2), or in its derivative) or a path counted twice.
     """
     factor = _fitted_factor(c, np.ones(c.actual.shape, dtype=bool))
     return None if factor is None else _factor_sentence(factor, c.batch_size)

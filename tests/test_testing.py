@@ -162,7 +162,7 @@ DIAGNOSES = {
         "4 times the right value: with a batch of N = 4, that usually means a missing 1/N"),
     "a factor 2": (
         2 * RIGHT, RIGHT, {},
-        "exactly 2 times the right value: a factor 2 usually comes from differentiating a square"),
+        "exactly 2 times the right value: a factor 2 usually means a 0.5 left out"),
     "a factor 1/2": (RIGHT / 2, RIGHT, {}, "exactly 1/2 times the right value: a factor 1/2 usually"),
     "a factor 3": (3 * RIGHT, RIGHT, {}, "is exactly 3 times the right value."),
     "the opposite sign": (-RIGHT, RIGHT, {}, "exactly -1 times the right value: it has the opposite sign"),
