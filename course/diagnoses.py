@@ -88,9 +88,6 @@ class Comparison:
         return ~self.close(self.actual, self.expected)
 
     @cached_property
-    def _sample(self) -> tuple[np.ndarray, ...]:
-        return self.sample()
-
     def sample(self) -> tuple[np.ndarray, ...]:
         """Indices of a few entries spread over the array, and a few wrong ones when shapes agree."""
         flat = _spread(self.actual.size)
@@ -108,8 +105,8 @@ class Comparison:
         """Does ``actual`` equal ``candidate`` (within tolerance) everywhere, or where ``where``?"""
         if candidate.shape != self.actual.shape:
             return False
-        sample = self._sample
-        if not np.all(self.close(self.actual[sample], candidate[sample]) | _at(where, sample)):
+        sample = self.sample
+        if not np.all(self.close(self.actual[sample], candidate[sample]) | _excused(where, sample)):
             return False
         ok = self.close(self.actual, candidate)
         return bool(np.all(ok if where is None else ok | ~where))
@@ -124,7 +121,8 @@ def _spread(size: int) -> np.ndarray:
     return np.unique(np.linspace(0, size - 1, num=min(size, SAMPLE_SIZE)).astype(np.intp))
 
 
-def _at(where: np.ndarray | None, sample: tuple[np.ndarray, ...]) -> np.ndarray | bool:
+def _excused(where: np.ndarray | None, sample: tuple[np.ndarray, ...]) -> np.ndarray | bool:
+    """Which sampled entries lie outside ``where``, and so need not match."""
     return False if where is None else ~where[sample]
 
 
