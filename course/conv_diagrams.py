@@ -201,7 +201,9 @@ def draw_matrix(
             text = labels[r, c]
             if isinstance(text, (int, float, np.integer, np.floating)):
                 text = f"{text:g}"
-            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=11)
+            # two-line labels ("5\n× w=3") must fit a cell that is a third of an inch wide
+            size = 8 if "\n" in str(text) else 11
+            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size)
     ax.set_xlim(-0.1, cols + 0.1)
     ax.set_ylim(rows + 0.1, -0.1)
     ax.set_aspect("equal")

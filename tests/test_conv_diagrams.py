@@ -28,8 +28,8 @@ def test_kernel_offsets_follow_the_origin():
     ("input_shape", "stride", "mode", "expected"),
     [
         # stride 2: the shapes of the upstream gradient (dEdx_l) that the Habr article's demo
-        # scripts state (2x2 kernel,
-        # origin (0, 0)); stride 1: every position with a tap inside, partial windows too
+        # scripts state (2x2 kernel, origin (0, 0)); stride 1: every position with a tap inside,
+        # partial windows too
         ((4, 4), 1, "cross_correlation", (4, 4)),
         ((4, 4), 1, "convolution", (5, 5)),
         ((4, 4), 2, "cross_correlation", (2, 2)),
