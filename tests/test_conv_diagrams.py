@@ -94,7 +94,7 @@ def test_drawing_runs_for_every_view_and_mode(view, mode):
 def test_drawing_uses_the_notebooks_names(view):
     """06 calls the input x and the upstream gradient dout; the drawing must not say y or dE/dy."""
     fig = draw_backward_pattern(view=view, step=5)
-    texts = [fig._suptitle.get_text()] + [
+    texts = [fig.get_suptitle()] + [
         t.get_text() for ax in fig.axes for t in [ax.title, *ax.texts]
     ]
     plt.close(fig)
