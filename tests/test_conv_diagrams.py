@@ -1,4 +1,4 @@
-"""The index patterns drawn in 06_convolution match the source's demos and the graded layer."""
+"""The index patterns drawn in 06_convolution match the Habr article's demos and the graded layer."""
 
 import matplotlib
 
