@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course.graphs import Edge, Node, draw_graph
+from course.graphs import Edge, Node, draw_graph, recorded_graph
 from course.widgets import explore, widgets_are_static
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -195,3 +195,30 @@ def test_draw_graph_places_labels_and_arrows():
 def test_draw_graph_rejects_unknown_nodes():
     with pytest.raises(KeyError, match="missing"):
         draw_graph([Node("a", 0, 0, "a")], [Edge("a", "missing")])
+
+
+class Scalar:
+    """The attributes recorded_graph reads, as notebook 01's Value has them."""
+
+    def __init__(self, data, grad=0.0, parents=(), op=""):
+        self.data, self.grad, self._parents, self._op = data, grad, tuple(parents), op
+
+
+def test_recorded_graph_lays_out_every_node_with_arrows_pointing_right():
+    a, b = Scalar(2.0, grad=6.0), Scalar(5.0, grad=2.0)
+    product = Scalar(10.0, grad=1.0, parents=(a, b), op="*")
+    minus_one, three = Scalar(-1.0), Scalar(3.0)
+    negated = Scalar(-3.0, grad=1.0, parents=(three, minus_one), op="*")
+    total = Scalar(7.0, grad=1.0, parents=(product, a, negated), op="+")
+    nodes, edges = recorded_graph(total, names={id(a): "a"})
+    by_name = {n.name: n for n in nodes}
+    assert len(by_name) == len(nodes) == 8, "one node per Scalar, plus the end of the output"
+    assert {n.label for n in nodes} == {"a", "5", "*", "3", "-1", "+", "out"}
+    assert {n.label for n in nodes if n.is_operation} == {"*", "+"}
+    assert all(by_name[e.target].x > by_name[e.source].x for e in edges), "every arrow points right"
+    [from_a] = [e for e in edges if e.source == str(id(a)) and e.target == str(id(product))]
+    assert (from_a.forward, from_a.backward) == ("2", "6")
+    assert by_name[str(id(negated))].x == by_name[str(id(total))].x - 1.6, (
+        "a constant part stands next to its user")
+    draw_graph(nodes, edges)
+    plt.close("all")
