@@ -303,8 +303,8 @@ SIMPLECNN_MUTANTS = {
         "SimpleCNN",
         ("\n                   .transpose(0, 1, 2, 4, 3, 5).reshape(n, f, hp, wp, 4))",
          ".reshape(n, f, hp, wp, 4))"),
-        ("(dwindows.reshape(n, f, hp, wp, 2, 2)\n"
-         "                                        .transpose(0, 1, 2, 4, 3, 5).reshape(n, f, 2 * hp, 2 * wp))",
+        ("(dwindows.reshape(n, f, hp, wp, 2, 2)\n" + " " * 40
+         + ".transpose(0, 1, 2, 4, 3, 5).reshape(n, f, 2 * hp, 2 * wp))",
          "dwindows.reshape(n, f, 2 * hp, 2 * wp)"),
     ),
     "dscores_sign_flipped": _mutate("SimpleCNN", (
