@@ -154,9 +154,11 @@ def _write_factor(factor: Fraction) -> str:
 
 
 def _what_a_factor_usually_means(factor: Fraction, batch_size: int | None) -> str:
-    """The usual cause of a factor, as a hint. A caller that passes ``batch_size`` says that the
-    batch matters here, so a factor N or 1/N is explained by the batch only (with N = 2, not as
-    the 0.5 of a squared loss)."""
+    """The usual cause of a factor, as a hint ("" when there is none worth saying).
+
+    A caller that passes ``batch_size`` says that the batch matters here, so a factor N or 1/N
+    is explained by the batch only: with N = 2, not as the 0.5 of a squared loss.
+    """
     size = abs(factor)
     batch = batch_size if batch_size and batch_size > 1 else None
     if batch and size == batch:
