@@ -121,12 +121,18 @@ def draw_graph(
             normal_x, normal_y = -normal_x, -normal_y
         at_x, at_y = start.x + 0.45 * dx, start.y + 0.45 * dy
         offset = 0.17
+        # On a steep arrow the two labels stand left and right of it: align each one away from the
+        # arrow, or centred numbers overlap the arrow and each other.
+        away = {True: "left", False: "right"}
+        steep = abs(normal_x) > 0.5
         if edge.forward:
             ax.text(at_x + offset * normal_x, at_y + offset * normal_y, edge.forward,
-                    color=FORWARD_COLOR, ha="center", va="center", fontsize=11)
+                    color=FORWARD_COLOR, ha=away[normal_x > 0] if steep else "center",
+                    va="center", fontsize=11)
         if edge.backward:
             ax.text(at_x - offset * normal_x, at_y - offset * normal_y, edge.backward,
-                    color=BACKWARD_COLOR, ha="center", va="center", fontsize=11)
+                    color=BACKWARD_COLOR, ha=away[normal_x < 0] if steep else "center",
+                    va="center", fontsize=11)
     xs = [n.x for n in nodes]
     ys = [n.y for n in nodes]
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
@@ -149,8 +155,9 @@ def recorded_graph(
     Works with any node object that has ``data``, ``grad``, ``_parents`` (a
     tuple of nodes) and ``_op`` (a short string such as ``"*"``), like
     notebook 01's ``Value`` and micrograd's. Operations become circles; leaves
-    (inputs, parameters, constants) become text. Each edge carries the
-    source's ``data`` (forward, green) and ``grad`` (backward, red).
+    (inputs, parameters, constants) become text. The first edge out of each
+    node carries its ``data`` (forward, green) and ``grad`` (backward, red);
+    the node's other edges would repeat them, so they are drawn bare.
 
     Operations stand in the column of their longest path from the leaves;
     leaves, and constants computed from unnamed leaves only, one column left
@@ -236,8 +243,16 @@ def recorded_graph(
             label = names.get(id(node), number(node.data))
             nodes.append(Node(str(id(node)), spacing * column[id(node)], row[id(node)], label,
                               is_operation=False))
-    edges = [Edge(str(id(parent)), str(id(node)), number(parent.data), number(parent.grad))
-             for node in order for parent in dict.fromkeys(node._parents)]
+    # Every arrow out of one node would carry the same two numbers; labelling only the first keeps
+    # the repeats of a widely used input (x1 in notebook 01) from overlapping other labels.
+    edges, labelled = [], set()
+    for node in order:
+        for parent in dict.fromkeys(node._parents):
+            first = id(parent) not in labelled
+            labelled.add(id(parent))
+            edges.append(Edge(str(id(parent)), str(id(node)),
+                              number(parent.data) if first else "",
+                              number(parent.grad) if first else ""))
     end = Node("out", spacing * (column[id(output)] + 1), row[id(output)], "out", is_operation=False)
     nodes.append(end)
     edges.append(Edge(str(id(output)), "out", number(output.data), number(output.grad)))

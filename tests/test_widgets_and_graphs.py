@@ -218,6 +218,8 @@ def test_recorded_graph_lays_out_every_node_with_arrows_pointing_right():
     assert all(by_name[e.target].x > by_name[e.source].x for e in edges), "every arrow points right"
     [from_a] = [e for e in edges if e.source == str(id(a)) and e.target == str(id(product))]
     assert (from_a.forward, from_a.backward) == ("2", "6")
+    [a_again] = [e for e in edges if e.source == str(id(a)) and e.target == str(id(total))]
+    assert (a_again.forward, a_again.backward) == ("", ""), "a node's numbers are drawn once"
     assert by_name[str(id(negated))].x == by_name[str(id(total))].x - 1.6, (
         "a constant part stands next to its user")
     draw_graph(nodes, edges)

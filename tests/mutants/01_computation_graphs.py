@@ -176,6 +176,50 @@ class Value(Value):
     def __rtruediv__(self, other):
         return self / other
 ''',
+        "neg_without_recording": '''
+class Value(Value):
+    def __neg__(self):
+        return Value(-self.data)
+''',
+        "truediv_without_recording": '''
+class Value(Value):
+    def __truediv__(self, other):
+        return Value(self.data / Value._lift(other).data)
+''',
+        "rtruediv_without_recording": '''
+class Value(Value):
+    def __rtruediv__(self, other):
+        return Value(Value._lift(other).data / self.data)
+''',
+        "sub_adds_the_right_operand": '''
+class Value(Value):
+    def __sub__(self, other):
+        other = Value._lift(other)
+        out = Value(self.data - other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+''',
+        "forgets_the_output_grad_of_one": _value_backward('''
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for parent in node._parents:
+                    visit(parent)
+                order.append(node)
+
+        visit(self)
+        for node in order:
+            node.grad = 0.0
+        for node in reversed(order):
+            node._backward()
+'''),
         "no_topological_order_breadth_first": _value_backward('''
         from collections import deque
         everything, stack = {}, [self]
