@@ -329,8 +329,9 @@ def _modified_message(label: str, which: str, before: Any, after: Any, result: A
 
 # What a floating-point warning usually means, by the start of numpy's message.
 _WARNING_CAUSES = {
-    "overflow encountered in exp": "np.exp of a large number overflows: arrange for exp to see only "
-    "numbers <= 0 (e.g. subtract the maximum first)",
+    # Not softmax's cure only: the sigmoid and tanh overflow too, and the cure is the same idea.
+    "overflow encountered in exp": "np.exp of a large number overflows: never exponentiate a large "
+    "positive number; rewrite the formula so that every exponent is <= 0",
     "divide by zero encountered in log": "the log of 0: a probability rounded to 0",
     "invalid value encountered": "an operation such as 0/0, inf - inf or 0 * inf produced nan",
     "divide by zero encountered": "a division by zero",

@@ -428,6 +428,10 @@ def test_checked_call_catches_numpy_overflow_warnings_and_says_what_they_usually
     meaning = "RuntimeWarning: overflow encountered in exp.*That usually means np.exp of a large number"
     with pytest.raises(AssertionError, match=meaning):
         checked_call(lambda v: 1 / (1 + np.exp(-v)), np.array([-1000.0]), name="sigmoid")
+    # The cure named is the general one, not softmax's "subtract the maximum".
+    with pytest.raises(AssertionError, match="rewrite the formula so that every exponent is <= 0") as caught:
+        checked_call(lambda v: (np.exp(2 * v) - 1) / (np.exp(2 * v) + 1), np.array([1000.0]), name="tanh")
+    assert "maximum" not in str(caught.value)
 
 
 def test_checked_call_shows_the_students_line_that_raised_the_warning():
