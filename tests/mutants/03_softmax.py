@@ -390,7 +390,7 @@ CORRECT_VARIANTS = {
 HIDDEN_ONLY = {}
 
 # Mutants whose answer is an exact rescaling or sign flip of the right one, where the first failing
-# check sees it: the batch of the hand example has N = 2.
+# check sees it: the batch of the hand example has N = 3.
 EXACT_RELATIONS = {
     "softmax_cross_entropy": {
         "loss_summed_not_averaged": "scale",
