@@ -43,10 +43,10 @@ def course_env() -> dict:
 
 
 def course_grade(course: Path, *args: str, progress: bool = False, timeout: float = 1200) -> dict:
-    """Run ``python -m course grade ARGS`` in ``course``; status, output, report, seconds."""
+    """Run ``python -m grader grade ARGS`` (``course grade``) in ``course``: status, output, report, time."""
     started = time.perf_counter()
     process = subprocess.run(
-        [sys.executable, "-m", "course", "grade", *args, "--report", "report.json",
+        [sys.executable, "-m", "grader", "grade", *args, "--report", "report.json",
          "--cell-timeout", str(CELL_TIMEOUT), *([] if progress else ["--no-progress"])],
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started

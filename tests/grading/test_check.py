@@ -18,7 +18,7 @@ ASSIGNMENT = corpus.ASSIGNMENT
 
 
 def course_check(notebook, cwd, *args):
-    return subprocess.run([sys.executable, "-m", "course", "check", str(notebook), "--cell-timeout",
+    return subprocess.run([sys.executable, "-m", "grader", "check", str(notebook), "--cell-timeout",
                            str(CELL_TIMEOUT), *args], cwd=cwd, env=course_env(), capture_output=True,
                           text=True, timeout=900)
 

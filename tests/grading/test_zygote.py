@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from course.grading.zygote import Zygote, ZygoteTimeout
+from grader.worker.zygote import Zygote, ZygoteTimeout
 
 # nbgrader executes the nbgrader_config.py of its working folder: a handy way to run code in the child
 PROBE_CONFIG = """
 import os, sys
-import course.grading.zygote as zygote
+import grader.worker.zygote as zygote
 print("marker:", getattr(zygote, "_test_marker", "fresh"))
 zygote._test_marker = "left over"  # a child that leaked state into the helper would show this next time
 print("cwd:", os.getcwd())
