@@ -39,6 +39,7 @@ __all__ = [
     "is_test_cell",
     "is_hidden_delimiter",
     "split_hidden",
+    "split_solution",
     "visible_part",
     "hidden_lines",
     "without_solution_delimiters",
@@ -108,6 +109,19 @@ def is_hidden_delimiter(line: str) -> bool:
     return bool(HIDDEN_BEGIN.match(line) or HIDDEN_END.match(line))
 
 
+def _split_regions(source: str, begin: re.Pattern, end: re.Pattern) -> tuple[str, str]:
+    """``(outside, inside)`` the ``begin``/``end`` regions of ``source``, the delimiter lines in neither."""
+    outside, inside_lines, inside = [], [], False
+    for line in (source or "").split("\n"):
+        if begin.match(line):
+            inside = True
+        elif end.match(line):
+            inside = False
+        else:
+            (inside_lines if inside else outside).append(line)
+    return "\n".join(outside), "\n".join(inside_lines)
+
+
 def split_hidden(source: str) -> tuple[str, str]:
     """A test cell's code as ``(visible, hidden)``, the delimiters in neither.
 
@@ -115,15 +129,15 @@ def split_hidden(source: str) -> tuple[str, str]:
     its BEGIN line to its END line); the hidden part is the lines inside the regions, in order. A region
     left open runs to the end of the cell, as in nbgrader.
     """
-    visible, hidden, inside = [], [], False
-    for line in (source or "").split("\n"):
-        if HIDDEN_BEGIN.match(line):
-            inside = True
-        elif HIDDEN_END.match(line):
-            inside = False
-        else:
-            (hidden if inside else visible).append(line)
-    return "\n".join(visible), "\n".join(hidden)
+    return _split_regions(source, HIDDEN_BEGIN, HIDDEN_END)
+
+
+def split_solution(source: str) -> tuple[str, str]:
+    """A solution cell's code as ``(given, solution)``: outside and inside the SOLUTION regions.
+
+    The release keeps the first and replaces each region by nbgrader's stub.
+    """
+    return _split_regions(source, SOLUTION_BEGIN, SOLUTION_END)
 
 
 def visible_part(source: str) -> str:
