@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
+from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
 from tests.course_copy import (  # noqa: E402
     blank_submission,
     make_course_copy,
@@ -53,8 +54,7 @@ DEFAULT_ASSIGNMENTS = sorted(
 
 
 def environment() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = nbgrader_environment()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

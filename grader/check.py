@@ -23,7 +23,6 @@ notebook, no hidden tests, nbgrader failed).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,14 @@ from pathlib import Path
 
 import nbformat
 
-from grader.nbgrader_terms import grade_id, hidden_lines, is_grade, nbgrader_command, nbgrader_environment
+from grader.nbgrader_terms import (
+    copy_course,
+    grade_id,
+    hidden_lines,
+    is_grade,
+    nbgrader_command,
+    nbgrader_environment,
+)
 
 __all__ = ["check_main", "check_notebook", "find_course_root", "CheckError"]
 
@@ -113,9 +119,7 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
     source_nb = nbformat.read(str(source / f"{assignment}.ipynb"), as_version=4)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         course = Path(tmp)
-        shutil.copy(root / "nbgrader_config.py", course)
-        shutil.copytree(source, course / "source" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        copy_course(root, course, [assignment])
         _nbgrader(course, "generate_assignment", assignment, "--force")
         folder = course / "submitted" / STUDENT / assignment
         folder.mkdir(parents=True)

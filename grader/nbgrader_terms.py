@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,6 +46,7 @@ __all__ = [
     "without_solution_delimiters",
     "nbgrader_environment",
     "nbgrader_command",
+    "copy_course",
 ]
 
 # nbgrader's ClearHiddenTests and ClearSolutions match a delimiter as the whole line, after any number of
@@ -183,3 +185,18 @@ def nbgrader_command(*args: str) -> list[str]:
     from grader.worker import nbgrader_main
 
     return [sys.executable, "-m", nbgrader_main.__name__, *args]
+
+
+def copy_course(root: Path, destination: Path, assignments) -> Path:
+    """A throwaway course for nbgrader: ``root``'s ``nbgrader_config.py`` and ``source/<assignment>/``.
+
+    nbgrader writes everything else (``release/``, ``gradebook.db``, ``submitted/``...) inside
+    ``destination``, never in ``root``. Editor and Python caches are left out.
+    """
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", destination)
+    for assignment in assignments:
+        shutil.copytree(Path(root) / "source" / assignment, destination / "source" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return destination

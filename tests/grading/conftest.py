@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.nbgrader_terms import nbgrader_environment
 from tests.course_copy import make_course_copy, nbgrader
 from tests.grading import corpus
 from tests.notebooks import ROOT
@@ -36,8 +37,7 @@ CELL_TIMEOUT = 10  # seconds per cell in the tests: the infinite loops cost 10 s
 
 
 def course_env() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = nbgrader_environment()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbgrader.api
 import pytest
 
 from grader.instructor.gradebook import empty_gradebook, export_structure, write_template
+from grader.nbgrader_terms import nbgrader_environment
 
 STRUCTURE = {
     "assignment": "hw",
@@ -31,7 +30,7 @@ STRUCTURE = {
 
 def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_structure(tmp_path, monkeypatch):
     # nbgrader runs `alembic` by name, from the environment's bin/
-    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("PATH", nbgrader_environment()["PATH"])
     empty = empty_gradebook("course101")
 
     def no_alembic():

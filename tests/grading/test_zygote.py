@@ -4,13 +4,12 @@ output and exit status, and a timeout that kills it."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 import types
-from pathlib import Path
 
 import pytest
 
+from grader.nbgrader_terms import nbgrader_environment
 from grader.worker.zygote import Zygote, ZygoteTimeout
 
 # nbgrader executes the nbgrader_config.py of its working folder: a handy way to run code in the child
@@ -27,7 +26,7 @@ print("to stderr", file=sys.stderr)
 
 
 def environment(**extra):
-    return {"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""), **extra}
+    return {"PATH": nbgrader_environment()["PATH"], **extra}
 
 
 @pytest.fixture
