@@ -25,7 +25,10 @@ from traitlets.config import Config
 from course.probe import MARKER, REPORT_CODE
 from grader.sandbox.kernel import SandboxKernelManager
 
-__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course"]
+__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course", "SETTINGS_FILE"]
+
+#: the task's settings for :func:`configure_scratch_course`, beside the scratch course's config
+SETTINGS_FILE = "grading_task.json"
 
 TRUNCATION_NOTICE = "... output truncated by the grader (limit reached) ...\n"
 
@@ -101,7 +104,7 @@ class SandboxExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def configure_scratch_course(c: Config, config_file: str, settings_file: str) -> None:
+def configure_scratch_course(c: Config, config_file: str) -> None:
     """Make a scratch course's nbgrader run :class:`SandboxExecute` and nothing else at autograde.
 
     Called at the end of the scratch course's ``nbgrader_config.py``, after the course's own settings.
@@ -111,15 +114,14 @@ def configure_scratch_course(c: Config, config_file: str, settings_file: str) ->
     c : traitlets.config.Config
         The configuration being loaded.
     config_file : str
-        The scratch course's ``nbgrader_config.py`` (its folder is the course root).
-    settings_file : str
-        JSON written by the task: ``sandbox`` (the dict of
+        The scratch course's ``nbgrader_config.py`` (its folder is the course root), beside
+        :data:`SETTINGS_FILE`, the JSON written by the task: ``sandbox`` (the dict of
         :attr:`grader.sandbox.kernel.SandboxKernelManager.sandbox`), ``output_cell_bytes``,
         ``output_total_bytes``, ``probe_report`` and ``cell_timeout`` (null: the course's).
     """
-    with open(settings_file) as handle:
-        settings = json.load(handle)
     root = os.path.dirname(os.path.abspath(config_file))
+    with open(os.path.join(root, SETTINGS_FILE)) as handle:
+        settings = json.load(handle)
     # the result is the sanitized, executed notebook, exactly what nbgrader's Execute would hand to the
     # next preprocessor; the recorder runs the rest of the course's pipeline in the real course
     c[Autograde.__name__].autograde_preprocessors = [SandboxExecute]

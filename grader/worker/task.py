@@ -41,7 +41,6 @@ __all__ = ["run_task", "scratch_config"]
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 LOG_TAIL = 4000
-SETTINGS_FILE = "grading_task.json"
 
 
 def scratch_config(course_config: str) -> str:
@@ -49,7 +48,7 @@ def scratch_config(course_config: str) -> str:
 
     nbgrader reads its configuration from this file in another process (forked by the zygote), so the
     overrides must be text; the text is one call, to a function named by import here, and the values
-    travel as JSON in ``grading_task.json`` beside it (see
+    travel as JSON in :data:`grader.worker.execute.SETTINGS_FILE` beside it (see
     :func:`grader.worker.execute.configure_scratch_course`).
     """
     configure = execute.configure_scratch_course
@@ -57,9 +56,8 @@ def scratch_config(course_config: str) -> str:
         course_config,
         "",
         "# ---- added by `course grade` for a scratch course on a worker ----",
-        f"import os as _os; from {configure.__module__} import {configure.__name__} as _configure",
-        f"_configure(c, __file__, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "
-        f"{SETTINGS_FILE!r}))",
+        f"from {configure.__module__} import {configure.__name__} as _configure",
+        "_configure(c, __file__)",
     ]) + "\n"
 
 
@@ -191,7 +189,8 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
             "limits": options.limits.as_dict(),
             "hide": sorted({str(scratch.parent), *options.hide}),
         }
-    (course / SETTINGS_FILE).write_text(json.dumps(scratch_settings(options, sandbox, str(probe_report))))
+    settings = scratch_settings(options, sandbox, str(probe_report))
+    (course / execute.SETTINGS_FILE).write_text(json.dumps(settings))
     (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text))
     arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
     log_path = scratch / "nbgrader.log"
