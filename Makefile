@@ -1,6 +1,6 @@
 # One entry point for people and CI.
-#   make course   set up the environment and open the course in JupyterLab
-#   make test     set up the environment and run the whole test suite
+#   make course   install the course (learner's dependencies only) and open it in JupyterLab
+#   make test     install the course with its grading and test tools, and run the whole test suite
 #   make release  regenerate release/ from source/ with nbgrader
 #   make clean-notebooks  strip outputs and editor metadata from source/
 #   make bench    run the benchmarks (figures recorded in docs/benchmarks.md)
@@ -11,21 +11,37 @@ BIN := $(abspath $(VENV))/bin
 # nbgrader calls alembic by name, so the environment's bin/ goes first on PATH.
 export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard source/[0-9]*))
+# Extra arguments for JupyterLab, e.g. make course LAB_ARGS="--port=8890 --no-browser"
+LAB_ARGS ?=
+# JupyterLab refuses to start as root unless told; containers and cloud notebook VMs often run as root.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: course test lint release clean-notebooks env bench
+.PHONY: course test lint release clean-notebooks env learner-env bench
 
-$(VENV)/.installed: pyproject.toml
+# One stamp per install: `make course` after `make test` finds the test install (a superset) and
+# installs nothing; `make test` after `make course` adds the extras.
+$(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-env: $(VENV)/.installed
+$(VENV)/.installed-course: pyproject.toml | $(VENV)/.created
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-course: env
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/.created
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-course
+
+learner-env: $(VENV)/.installed-course
+
+env: $(VENV)/.installed-test
+
+course: learner-env
 	@test -d my-work || cp -r release my-work
 	@echo "Your notebooks are in my-work/ (a copy of release/ that git ignores)."
-	$(BIN)/jupyter lab --notebook-dir=my-work
+	@if [ "$$(id -u)" = 0 ]; then echo "Running as root: starting JupyterLab with --allow-root."; fi
+	$(BIN)/jupyter lab --notebook-dir=my-work $(ROOT_ARGS) $(LAB_ARGS)
 
 lint: env
 	$(BIN)/ruff check .

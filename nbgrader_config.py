@@ -16,7 +16,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
-from course.nbgrader_plugins import ShortenTestTracebacks, StderrToStdout
+from grader.nbgrader_plugins import ShortenTestTracebacks, StderrToStdout
 
 c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 

@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course.grading.gradebook import gradebook_snapshot  # noqa: E402
+from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
+from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
 from tests.course_copy import (  # noqa: E402
     blank_submission,
     make_course_copy,
@@ -53,8 +54,7 @@ DEFAULT_ASSIGNMENTS = sorted(
 
 
 def environment() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = nbgrader_environment()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -107,7 +107,7 @@ def main() -> None:
         template, count = build(base, assignments, args.students)
         print(f"{count} submissions ({args.students} students x {len(assignments)} assignments: "
               f"{', '.join(assignments)}), built in {time.perf_counter() - started:.0f} s")
-        course_grade = [sys.executable, "-m", "course", "grade", "*", "--no-progress",
+        course_grade = [sys.executable, "-m", "grader", "grade", "*", "--no-progress",
                         "--report", "report.json"]
         commands = {
             "nbgrader-serial": [sys.executable, "-m", "nbgrader", "autograde", "*", "--force"],

@@ -28,10 +28,11 @@ conv_diagrams
     Which upstream gradients meet which inputs in a strided convolution (06).
 digits
     ``load_digits``, ``load_digits_split``: the UCI hand-written digits shipped in ``data/`` (07).
-nbgrader_plugins
-    Preprocessors used by ``nbgrader_config.py``.
-grading
-    ``course grade`` (sandboxed, parallel autograding) and ``course check`` (self-study).
+probe
+    The grader's tripwire inside a graded kernel (run by ``course grade``, never by a notebook).
+
+The grading tools (``course grade``, ``course check``, the nbgrader preprocessors of
+``nbgrader_config.py``) are the separate package ``grader``.
 """
 
 __version__ = "0.1.0"

@@ -2,8 +2,7 @@
 
 The course ships the UCI ML hand-written digits (1,797 images of 8×8 pixels,
 CC BY 4.0; see ``course/data/README.md``), so notebook 07 trains its CNN on
-real data without a download. MNIST, if you already have its idx files, loads
-into the same layout with :func:`load_mnist_idx`.
+real data without a download.
 
 Images come as ``(N, 1, H, W)`` float64 arrays scaled to ``[0, 1]`` (the
 course's ``(N, C, H, W)`` convention with one channel), labels as ``(N,)``
@@ -12,7 +11,6 @@ int64 arrays.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from importlib import resources
 from pathlib import Path
@@ -27,7 +25,6 @@ __all__ = [
     "load_digits",
     "split_indices",
     "load_digits_split",
-    "load_mnist_idx",
     "file_sha256",
 ]
 
@@ -135,57 +132,6 @@ def load_digits_split(test_fraction: float = 0.2, seed: int = 0) -> DigitsSplit:
     images, labels = load_digits()
     train_idx, test_idx = split_indices(labels, test_fraction, seed)
     return DigitsSplit(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx])
-
-
-def _open_maybe_gzip(path: Path):
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    with _open_maybe_gzip(path) as f:
-        content = f.read()
-    if len(content) < 8:
-        raise ValueError(f"{path} is too short to be an idx file")
-    magic = int.from_bytes(content[:4], "big")
-    if magic != expected_magic:
-        raise ValueError(f"{path} has magic number {magic}, expected {expected_magic}")
-    ndim = content[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(content[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim))
-    size = int(np.prod(shape))
-    if len(content) - header != size:
-        raise ValueError(f"{path} holds {len(content) - header} bytes of data, expected {size}")
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def load_mnist_idx(
-    images_path: str | Path, labels_path: str | Path
-) -> tuple[np.ndarray, np.ndarray]:
-    """Load MNIST (or Fashion-MNIST) from idx files you already have.
-
-    Nothing is downloaded. Both files may be gzip-compressed
-    (``train-images-idx3-ubyte.gz``) or not.
-
-    Parameters
-    ----------
-    images_path : str or Path
-        An idx3 file of unsigned bytes (magic number 2051), shape (N, H, W).
-    labels_path : str or Path
-        An idx1 file of unsigned bytes (magic number 2049), shape (N,).
-
-    Returns
-    -------
-    images : ndarray of float64, shape (N, 1, H, W)
-        Pixel values divided by 255, so in ``[0, 1]``.
-    labels : ndarray of int64, shape (N,)
-    """
-    images = _read_idx(Path(images_path), 2051)
-    labels = _read_idx(Path(labels_path), 2049)
-    if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels")
-    return (images.astype(np.float64) / 255.0)[:, None, :, :], labels.astype(np.int64)
 
 
 def file_sha256(path: str | Path) -> str:

@@ -13,7 +13,6 @@ Run it with the course environment's Python (``make release`` does).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the grader package of this checkout, installed or not
+
+from grader.nbgrader_terms import copy_course, nbgrader_command, nbgrader_environment  # noqa: E402
 
 
 def all_assignments() -> list[str]:
@@ -29,22 +31,13 @@ def all_assignments() -> list[str]:
 
 def generate(assignments: list[str], out_root: Path) -> None:
     """Generate the release of ``assignments`` into ``out_root / "release"``."""
-    # nbgrader runs `alembic` by name: put this interpreter's bin/ first on PATH.
-    environment = dict(os.environ)
-    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
-        scratch_root = Path(scratch)
-        shutil.copy(ROOT / "nbgrader_config.py", scratch_root)
+        scratch_root = copy_course(ROOT, Path(scratch), assignments)
         for assignment in assignments:
-            shutil.copytree(
-                ROOT / "source" / assignment,
-                scratch_root / "source" / assignment,
-                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-            )
             result = subprocess.run(
-                [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
+                nbgrader_command("generate_assignment", assignment, "--force"),
                 cwd=scratch_root,
-                env=environment,
+                env=nbgrader_environment(),
                 capture_output=True,
                 text=True,
             )

@@ -26,6 +26,7 @@ def close_figures():
 # --dist loadgroup), so the fixture is built once, not once per worker.
 XDIST_GROUPS = {
     "test_nbgrader_pipeline.py": "nbgrader-pipeline",
+    "test_make_course.py": "make-course",
     "grading": "grading",
     "browser": "browser",
 }

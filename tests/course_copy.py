@@ -7,14 +7,13 @@ the repository.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
+from grader.nbgrader_terms import copy_course, nbgrader_environment
 from tests.notebooks import (
     ROOT,
     is_solution_cell,
@@ -27,12 +26,10 @@ from tests.notebooks import (
 
 def nbgrader(course: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``course`` with this environment's bin/ first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     result = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args],
         cwd=course,
-        env=env,
+        env=nbgrader_environment(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -45,11 +42,7 @@ def nbgrader(course: Path, *args: str, timeout: float = 1800) -> subprocess.Comp
 
 
 def make_course_copy(destination: Path, assignments: list[str]) -> Path:
-    destination.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", destination)
-    for assignment in assignments:
-        shutil.copytree(ROOT / "source" / assignment, destination / "source" / assignment)
-    return destination
+    return copy_course(ROOT, destination, assignments)
 
 
 def reference_submission(course: Path, assignment: str):

@@ -1,6 +1,7 @@
 """Reading the course's notebooks the way nbgrader sees them.
 
-Cell roles come from nbgrader's cell metadata:
+Cell roles come from nbgrader's cell metadata, read with :mod:`grader.nbgrader_terms` (nbgrader's own
+``is_grade``/``is_solution``/``is_locked`` and its hidden-test delimiters):
 
 * the *setup* cell is the first code cell (locked; imports only);
 * *solution* cells have ``solution: true``; their ``### BEGIN SOLUTION`` /
@@ -28,13 +29,25 @@ from typing import Any
 
 import nbformat
 
+from grader.nbgrader_terms import (
+    grade_id,
+    is_hidden_delimiter,
+    is_solution,
+    is_test_cell,
+    nbgrader_metadata,
+    points,
+    visible_part,
+    without_solution_delimiters,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "source"
 RELEASE = ROOT / "release"
-SHARED = ROOT.parent / "shared"
 
-SOLUTION_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
-HIDDEN_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) HIDDEN TESTS\s*$")
+__all__ = ["ROOT", "SOURCE", "RELEASE", "assignment_ids", "source_path", "release_path", "nbgrader_meta",
+           "is_solution_cell", "is_test_cell", "is_given_cell", "without_solution_markers",
+           "without_hidden_markers", "TestCell", "NotebookParts", "read_notebook", "notebook_parts",
+           "execute_into", "fresh_namespace", "run_test_cell"]
 
 
 def assignment_ids() -> list[str]:
@@ -56,42 +69,21 @@ def release_path(assignment: str) -> Path:
     return RELEASE / assignment / f"{assignment}.ipynb"
 
 
-def nbgrader_meta(cell: Any) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+nbgrader_meta = nbgrader_metadata
+without_solution_markers = without_solution_delimiters
 
 
 def is_solution_cell(cell: Any) -> bool:
-    return cell.get("cell_type") == "code" and bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_test_cell(cell: Any) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+    return cell.get("cell_type") == "code" and is_solution(cell)
 
 
 def is_given_cell(cell: Any) -> bool:
     return cell.get("cell_type") == "code" and "given" in cell.get("metadata", {}).get("tags", [])
 
 
-def without_solution_markers(source: str) -> str:
-    """The reference solution as a student would type it: markers removed."""
-    return "\n".join(line for line in source.split("\n") if not SOLUTION_MARKER.match(line))
-
-
 def without_hidden_markers(source: str) -> str:
-    return "\n".join(line for line in source.split("\n") if not HIDDEN_MARKER.match(line))
-
-
-def visible_part(source: str) -> str:
-    """A test cell as the student's release shows it: the hidden region and its markers removed."""
-    kept, hidden = [], False
-    for line in source.split("\n"):
-        if HIDDEN_MARKER.match(line):
-            hidden = "BEGIN" in line
-            continue
-        if not hidden:
-            kept.append(line)
-    return "\n".join(kept)
+    """A test cell's whole code, visible and hidden, without the delimiter lines."""
+    return "\n".join(line for line in source.split("\n") if not is_hidden_delimiter(line))
 
 
 @dataclass
@@ -126,14 +118,13 @@ def notebook_parts(assignment: str) -> NotebookParts:
         raise ValueError(f"{assignment} has no code cells")
     parts = NotebookParts(assignment=assignment, setup=code_cells[0].source)
     for cell in code_cells[1:]:
-        grade_id = nbgrader_meta(cell).get("grade_id", "?")
+        label = grade_id(cell) or "?"
         if is_test_cell(cell):
-            points = float(nbgrader_meta(cell).get("points", 0))
             parts.tests.append(
-                TestCell(grade_id, without_hidden_markers(cell.source), points, visible_part(cell.source))
+                TestCell(label, without_hidden_markers(cell.source), points(cell), visible_part(cell.source))
             )
         elif is_solution_cell(cell) or is_given_cell(cell):
-            parts.definitions.append((grade_id, without_solution_markers(cell.source)))
+            parts.definitions.append((label, without_solution_markers(cell.source)))
     return parts
 
 
@@ -146,8 +137,8 @@ def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str
     """Run setup and definitions (then ``extra_code``) in a new namespace."""
     namespace: dict = {"__name__": "__main__"}
     execute_into(parts.setup, namespace, f"{parts.assignment}:setup")
-    for grade_id, source in parts.definitions:
-        execute_into(source, namespace, f"{parts.assignment}:{grade_id}")
+    for label, source in parts.definitions:
+        execute_into(source, namespace, f"{parts.assignment}:{label}")
     if extra_code:
         execute_into(extra_code, namespace, extra_label)
     return namespace

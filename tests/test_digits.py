@@ -1,6 +1,5 @@
 """The shipped digits and the loaders in course/digits.py."""
 
-import gzip
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from course.digits import (
     file_sha256,
     load_digits,
     load_digits_split,
-    load_mnist_idx,
     split_indices,
 )
 
@@ -88,39 +86,3 @@ def test_load_digits_split_matches_the_indices():
     assert split.x_test.shape == (359, 1, 8, 8)
     np.testing.assert_array_equal(split.x_test, images[test_idx])
     np.testing.assert_array_equal(split.y_train, labels[train_idx])
-
-
-def _idx_bytes(magic: int, array: np.ndarray) -> bytes:
-    header = magic.to_bytes(4, "big") + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-@pytest.mark.parametrize("compressed", [False, True])
-def test_load_mnist_idx_reads_images_and_labels(tmp_path, compressed):
-    rng = np.random.default_rng(0)
-    pixels = rng.integers(0, 256, size=(4, 5, 3))
-    labels = np.array([3, 0, 9, 1])
-    opener = gzip.open if compressed else open
-    with opener(tmp_path / "img", "wb") as f:
-        f.write(_idx_bytes(2051, pixels))
-    with opener(tmp_path / "lab", "wb") as f:
-        f.write(_idx_bytes(2049, labels))
-    images, got_labels = load_mnist_idx(tmp_path / "img", tmp_path / "lab")
-    assert images.shape == (4, 1, 5, 3) and images.dtype == np.float64
-    np.testing.assert_array_equal(images[:, 0] * 255, pixels)
-    assert got_labels.dtype == np.int64 and got_labels.tolist() == labels.tolist()
-
-
-def test_load_mnist_idx_rejects_swapped_files_and_truncation(tmp_path):
-    pixels = np.zeros((2, 3, 3))
-    labels = np.array([1, 2])
-    (tmp_path / "img").write_bytes(_idx_bytes(2051, pixels))
-    (tmp_path / "lab").write_bytes(_idx_bytes(2049, labels))
-    with pytest.raises(ValueError, match="magic"):
-        load_mnist_idx(tmp_path / "lab", tmp_path / "img")
-    (tmp_path / "short").write_bytes(_idx_bytes(2051, pixels)[:-1])
-    with pytest.raises(ValueError, match="bytes"):
-        load_mnist_idx(tmp_path / "short", tmp_path / "lab")
-    (tmp_path / "lab3").write_bytes(_idx_bytes(2049, np.array([1, 2, 3])))
-    with pytest.raises(ValueError, match="labels"):
-        load_mnist_idx(tmp_path / "img", tmp_path / "lab3")

@@ -16,7 +16,9 @@ def _pyproject_requirements() -> set[tuple[str, str]]:
     requirements = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         requirements += extra
-    return {_normalise(r) for r in requirements}
+    # an extra that names the project itself (test = ["backprop-course[grading]", ...]) adds what the
+    # other extra lists, already counted
+    return {_normalise(r) for r in requirements if _normalise(r)[0] != project["name"]}
 
 
 def _conda_requirements() -> set[tuple[str, str]]:

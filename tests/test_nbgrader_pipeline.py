@@ -15,6 +15,7 @@ import re
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.nbgrader_terms import split_hidden
 from tests.course_copy import (
     blank_submission,
     make_course_copy,
@@ -25,7 +26,6 @@ from tests.course_copy import (
 )
 from tests.mutation import mutants, run_entry
 from tests.notebooks import (
-    HIDDEN_MARKER,
     assignment_ids,
     is_test_cell,
     notebook_parts,
@@ -113,14 +113,12 @@ def _hidden_lines(assignment):
     """Distinctive lines of the hidden-test regions that appear nowhere else in the notebook."""
     hidden, visible = set(), set()
     for cell in read_notebook(source_path(assignment)).cells:
-        inside = False
-        for line in cell.source.split("\n"):
-            if HIDDEN_MARKER.match(line):
-                inside = not inside
-            elif inside and is_test_cell(cell):
-                hidden.add(line.strip())
-            else:
-                visible.add(line.strip())
+        if is_test_cell(cell):
+            shown, secret = split_hidden(cell.source)
+            hidden |= {line.strip() for line in secret.split("\n")}
+        else:
+            shown = cell.source
+        visible |= {line.strip() for line in shown.split("\n")}
     # A hidden line that is part of a visible one (the same call without its comment, say) would be
     # found in every feedback; only lines that the student never sees can tell a leak.
     return {

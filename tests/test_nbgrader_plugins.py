@@ -3,7 +3,7 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from course.nbgrader_plugins import ShortenTestTracebacks, StderrToStdout
+from grader.nbgrader_plugins import ShortenTestTracebacks, StderrToStdout
 
 
 def _graded_cell(**outputs_and_meta):

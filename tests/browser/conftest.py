@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.nbgrader_terms import nbgrader_environment
 from tests.browser.lab import ARTIFACTS, Lab, released_assignments
 from tests.course_copy import make_course_copy
 from tests.notebooks import ROOT
@@ -109,8 +110,8 @@ def _make_course(folder: Path, assignments: list[str]) -> Path:
 
 
 def _server_environment(home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_STATIC_WIDGETS", "NBGRADER_EXECUTION")}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = nbgrader_environment({k: v for k, v in os.environ.items()
+                                if k not in ("COURSE_STATIC_WIDGETS", "NBGRADER_EXECUTION")})
     env["JUPYTER_CONFIG_DIR"] = str(home / "config")
     env["JUPYTER_RUNTIME_DIR"] = str(home / "runtime")
     env["JUPYTER_DATA_DIR"] = str(home / "data")

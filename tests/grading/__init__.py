@@ -1,1 +1,1 @@
-"""Tests of `course grade` and `course check` (course/grading/)."""
+"""Tests of `course grade` and `course check` (the grader package)."""

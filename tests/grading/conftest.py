@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.nbgrader_terms import nbgrader_environment
 from tests.course_copy import make_course_copy, nbgrader
 from tests.grading import corpus
 from tests.notebooks import ROOT
@@ -36,17 +37,16 @@ CELL_TIMEOUT = 10  # seconds per cell in the tests: the infinite loops cost 10 s
 
 
 def course_env() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env = nbgrader_environment()
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
 def course_grade(course: Path, *args: str, progress: bool = False, timeout: float = 1200) -> dict:
-    """Run ``python -m course grade ARGS`` in ``course``; status, output, report, seconds."""
+    """Run ``python -m grader grade ARGS`` (``course grade``) in ``course``: status, output, report, time."""
     started = time.perf_counter()
     process = subprocess.run(
-        [sys.executable, "-m", "course", "grade", *args, "--report", "report.json",
+        [sys.executable, "-m", "grader", "grade", *args, "--report", "report.json",
          "--cell-timeout", str(CELL_TIMEOUT), *([] if progress else ["--no-progress"])],
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started

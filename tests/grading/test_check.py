@@ -9,6 +9,7 @@ import sys
 import nbformat
 import pytest
 
+from grader.nbgrader_terms import copy_course
 from tests.course_copy import reference_submission, submission_with
 from tests.grading import corpus
 from tests.grading.conftest import CELL_TIMEOUT, course_env
@@ -18,7 +19,7 @@ ASSIGNMENT = corpus.ASSIGNMENT
 
 
 def course_check(notebook, cwd, *args):
-    return subprocess.run([sys.executable, "-m", "course", "check", str(notebook), "--cell-timeout",
+    return subprocess.run([sys.executable, "-m", "grader", "check", str(notebook), "--cell-timeout",
                            str(CELL_TIMEOUT), *args], cwd=cwd, env=course_env(), capture_output=True,
                           text=True, timeout=900)
 
@@ -27,10 +28,7 @@ def course_check(notebook, cwd, *args):
 def learner(template, artifacts):
     """A learner's clone: the course with source/, and my-work/ holding their notebooks."""
     course = template[0]
-    clone = artifacts / "clone"
-    clone.mkdir()
-    shutil.copy(course / "nbgrader_config.py", clone)
-    shutil.copytree(course / "source" / ASSIGNMENT, clone / "source" / ASSIGNMENT)
+    clone = copy_course(course, artifacts / "clone", [ASSIGNMENT])
     work = clone / "my-work" / ASSIGNMENT
     work.mkdir(parents=True)
     nbformat.write(reference_submission(course, ASSIGNMENT), str(work / f"{ASSIGNMENT}.ipynb"))

@@ -5,42 +5,45 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from course.grading.flags import analyse_code, course_code, static_flags
-from tests.notebooks import (
-    assignment_ids,
-    is_solution_cell,
-    nbgrader_meta,
-    read_notebook,
-    source_path,
-    without_solution_markers,
+from grader.nbgrader_terms import (
+    grade_id,
+    is_grade,
+    is_locked,
+    is_solution,
+    nbgrader_metadata,
+    points,
+    without_solution_delimiters,
 )
+from grader.worker.flags import analyse_code, course_code, static_flags
+from tests.notebooks import assignment_ids, read_notebook, source_path
 
 
 def structure_of(assignment):
     """The assignment's structure as the gradebook would hold it, read from source/."""
     grade, solution, source = [], [], []
     for cell in read_notebook(source_path(assignment)).cells:
-        meta = nbgrader_meta(cell)
-        if not meta:
+        if not nbgrader_metadata(cell):
             continue
-        if meta.get("grade"):
-            grade.append({"name": meta["grade_id"], "max_score": meta.get("points", 0),
-                          "cell_type": cell.cell_type})
-        if meta.get("solution"):
-            solution.append(meta["grade_id"])
-        source.append({"name": meta["grade_id"], "cell_type": cell.cell_type,
-                       "locked": bool(meta.get("locked")), "source": cell.source, "checksum": None})
+        if is_grade(cell):
+            grade.append({"name": grade_id(cell), "max_score": points(cell), "cell_type": cell.cell_type})
+        if is_solution(cell):
+            solution.append(grade_id(cell))
+        source.append({"name": grade_id(cell), "cell_type": cell.cell_type, "locked": is_locked(cell),
+                       "source": cell.source, "checksum": None})
     return {"assignment": assignment, "notebooks": [{"name": assignment, "grade_cells": grade,
                                                      "solution_cells": solution, "task_cells": [],
-                                                     "source_cells": source,
-                                                     "course_code": course_code(source_path(assignment))}]}
+                                                     "source_cells": source}]}
+
+
+def known_code(assignment):
+    return {assignment: course_code(source_path(assignment))}
 
 
 def solved(assignment):
     nb = read_notebook(source_path(assignment))
     for cell in nb.cells:
-        if is_solution_cell(cell):
-            cell.source = without_solution_markers(cell.source)
+        if is_solution(cell):
+            cell.source = without_solution_delimiters(cell.source)
     return nb
 
 
@@ -48,7 +51,7 @@ def solved(assignment):
 def test_reference_solutions_raise_no_flag(assignment):
     nb = solved(assignment)
     files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
-    assert static_flags(structure_of(assignment), files) == []
+    assert static_flags(structure_of(assignment), files, course_code=known_code(assignment)) == []
 
 
 @pytest.mark.parametrize("code, flag", [
@@ -87,10 +90,11 @@ def test_course_code_is_not_flagged_but_the_same_line_in_a_solution_is():
     structure = structure_of(assignment)
     nb = solved(assignment)
     given = 'import os\nif os.environ.get("NBGRADER_EXECUTION"):\n    pass'
-    structure["notebooks"][0]["course_code"].append(given)  # as if the course handed this cell out
+    known = known_code(assignment)
+    known[assignment].append(given)  # as if the course handed this cell out
     nb.cells.append(nbformat.v4.new_code_cell(given))
     files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
-    assert static_flags(structure, files) == []
+    assert static_flags(structure, files, course_code=known) == []
     nb.cells[-1].source = given + "\nprint(os.environ)"
     files = {f"{assignment}.ipynb": nbformat.writes(nb).encode()}
-    assert {f["code"] for f in static_flags(structure, files)} == {"grading-environment"}
+    assert {f.code for f in static_flags(structure, files, course_code=known)} == {"grading-environment"}

@@ -19,7 +19,7 @@ import csv
 
 import pytest
 
-from course.grading.gradebook import gradebook_snapshot
+from grader.instructor.gradebook import gradebook_snapshot
 from tests.course_copy import nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import copy_course, course_grade, create_database

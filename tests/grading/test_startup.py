@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbgrader.api
 import pytest
 
-from course.grading.gradebook import empty_gradebook, export_structure, write_template
+from grader.instructor.gradebook import empty_gradebook, export_structure, write_template
+from grader.nbgrader_terms import nbgrader_environment
 
 STRUCTURE = {
     "assignment": "hw",
@@ -31,7 +30,7 @@ STRUCTURE = {
 
 def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_structure(tmp_path, monkeypatch):
     # nbgrader runs `alembic` by name, from the environment's bin/
-    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("PATH", nbgrader_environment()["PATH"])
     empty = empty_gradebook("course101")
 
     def no_alembic():
@@ -54,7 +53,7 @@ def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_stru
 def test_the_task_entry_point_skips_only_the_slow_optional_import():
     code = (
         "import sys\n"
-        "from course.grading.nbgrader_main import skip_slow_optional_imports\n"
+        "from grader.worker.nbgrader_main import skip_slow_optional_imports\n"
         "skip_slow_optional_imports()\n"
         "import jsonschema._format, nbformat\n"
         "assert 'rfc3987_syntax' not in sys.modules or sys.modules['rfc3987_syntax'] is None\n"
@@ -75,7 +74,7 @@ def test_the_task_entry_point_skips_only_the_slow_optional_import():
 
 @pytest.mark.parametrize("args", [["--version"], ["autograde", "--help"]])
 def test_the_task_entry_point_is_nbgraders_command_line(args):
-    ours = subprocess.run([sys.executable, "-m", "course.grading.nbgrader_main", *args],
+    ours = subprocess.run([sys.executable, "-m", "grader.worker.nbgrader_main", *args],
                           capture_output=True, text=True, timeout=120)
     theirs = subprocess.run([sys.executable, "-m", "nbgrader", *args], capture_output=True, text=True,
                             timeout=120)

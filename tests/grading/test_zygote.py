@@ -4,19 +4,18 @@ output and exit status, and a timeout that kills it."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 import types
-from pathlib import Path
 
 import pytest
 
-from course.grading.zygote import Zygote, ZygoteTimeout
+from grader.nbgrader_terms import nbgrader_environment
+from grader.worker.zygote import Zygote, ZygoteTimeout
 
 # nbgrader executes the nbgrader_config.py of its working folder: a handy way to run code in the child
 PROBE_CONFIG = """
 import os, sys
-import course.grading.zygote as zygote
+import grader.worker.zygote as zygote
 print("marker:", getattr(zygote, "_test_marker", "fresh"))
 zygote._test_marker = "left over"  # a child that leaked state into the helper would show this next time
 print("cwd:", os.getcwd())
@@ -27,7 +26,7 @@ print("to stderr", file=sys.stderr)
 
 
 def environment(**extra):
-    return {"PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""), **extra}
+    return {"PATH": nbgrader_environment()["PATH"], **extra}
 
 
 @pytest.fixture

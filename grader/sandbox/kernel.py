@@ -3,9 +3,9 @@
 A kernel is started by :class:`SandboxKernelManager` as::
 
     unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
-        python -I course/grading/launcher.py SPEC -- python -m ipykernel_launcher -f CONN
+        python -I grader/sandbox/launcher.py SPEC -- python -m ipykernel_launcher -f CONN
 
-(see :mod:`course.grading.launcher` for what happens inside). The grader
+(see :mod:`grader.sandbox.launcher` for what happens inside). The grader
 talks to the kernel over Unix sockets (jupyter_client's ``ipc`` transport)
 in a folder that both can reach, because the kernel's network namespace has
 no usable interface, not even loopback.
@@ -29,15 +29,17 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Unicode, default
 
+import course
+from course.probe import SNAPSHOT_CODE
+from grader.sandbox import launcher
+
 __all__ = [
     "SANDBOX_USER",
-    "SandboxLimits",
     "SandboxKernelManager",
     "ensure_sandbox_user",
     "sandbox_unavailable_reason",
@@ -47,47 +49,11 @@ __all__ = [
 
 SANDBOX_USER = "coursegrader"
 UID_BASE = 2_000_000
-LAUNCHER = Path(__file__).with_name("launcher.py")
-PROBE_LINE = "__import__('course.grading.probe').grading.probe.snapshot()"
-
-
-@dataclass
-class SandboxLimits:
-    """Resource limits of one student kernel.
-
-    Attributes
-    ----------
-    memory_mb : int
-        Address space of the kernel process (RLIMIT_AS), in MiB.
-    cpu_seconds : int
-        CPU time of the kernel process (RLIMIT_CPU); the kernel is killed
-        when it is spent, and the submission counts as crashed.
-    processes : int
-        Processes and threads of the submission's uid (RLIMIT_NPROC).
-    open_files : int
-        Open file descriptors (RLIMIT_NOFILE).
-    file_mb : int
-        Largest file the kernel may write (RLIMIT_FSIZE), in MiB.
-    tmp_mb : int
-        Size of the kernel's private ``/tmp``, ``/var/tmp`` and ``/dev/shm``.
-    output_cell_kb : int
-        Output kept per cell (text and data, in KiB); the rest is dropped by
-        the grader and replaced by a one-line notice.
-    output_total_kb : int
-        Output kept for the whole notebook, in KiB.
-    """
-
-    memory_mb: int = 2048
-    cpu_seconds: int = 900
-    processes: int = 64
-    open_files: int = 256
-    file_mb: int = 64
-    tmp_mb: int = 64
-    output_cell_kb: int = 512
-    output_total_kb: int = 4096
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+# The launcher is imported only to know its file: it is executed by path, with ``python -I``, so that
+# while it is root nothing in the student's working folder (or on PYTHONPATH) can be imported.
+LAUNCHER = launcher.__file__
+# The course package, shown read-only to the kernel: notebooks and the probe import it.
+COURSE_PACKAGE = str(Path(course.__file__).resolve().parent)
 
 
 def sandbox_unavailable_reason() -> str | None:
@@ -218,7 +184,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     Configured (by the scratch course's ``nbgrader_config.py``) with
     ``sandbox``: a dict with ``uid``, ``gid``, ``limits`` (see
-    :class:`SandboxLimits`), ``hide`` (folders the kernel must not see),
+    :class:`grader.messages.SandboxLimits`, as a dict), ``hide`` (folders the kernel must not see),
     ``ipc_dir`` (a folder owned by ``uid`` for the sockets and the connection
     file) and ``enabled`` (False runs the kernel unconfined, with the probe).
     """
@@ -246,7 +212,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         extra = list(extra_arguments or [])
         if self.probe:
-            extra.append(f"--IPKernelApp.exec_lines={json.dumps([PROBE_LINE])}")
+            extra.append(f"--IPKernelApp.exec_lines={json.dumps([SNAPSHOT_CODE])}")
         cmd = super().format_kernel_cmd(extra)
         if not self.sandbox.get("enabled"):
             return cmd
@@ -259,7 +225,6 @@ class SandboxKernelManager(AsyncKernelManager):
                 os.chmod(entry.path, 0o644)
         os.chmod(self.connection_file, 0o644)
         launch_env = self._launch_args.get("env") or os.environ
-        package = str(Path(__file__).resolve().parents[1])
         launch = {
             "uid": spec["uid"],
             "gid": spec["gid"],
@@ -272,7 +237,7 @@ class SandboxKernelManager(AsyncKernelManager):
                 [sys.prefix, True],
                 [sys.base_prefix, True],  # the interpreter a venv links to (may live in a home folder)
                 [str(Path(os.path.realpath(sys.executable)).parents[1]), True],
-                [package, True],
+                [COURSE_PACKAGE, True],
                 [cwd, False],
                 [spec["ipc_dir"], False],
             ],

@@ -4,7 +4,8 @@ Workers never touch the course's gradebook. The process that runs
 ``course grade`` records every result, one at a time, by running
 nbgrader's own ``Autograde`` converter on the real course (through
 ``NbGraderAPI.autograde``, the call formgrader makes) with nbgrader's
-``Execute`` replaced by :class:`course.grading.preprocessors.ReplayExecute`.
+``Execute`` replaced by :class:`ReplayExecute`, the recorder's half of the
+pipe whose worker half is :class:`grader.worker.execute.SandboxExecute`.
 So the gradebook rows, the ``autograded/`` folder and the handling of
 missing, misnamed, crashed or late notebooks are nbgrader's, and there is
 a single writer: no SQLite lock contention between graders, and the same
@@ -14,6 +15,7 @@ code path for SQLite and PostgreSQL.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import warnings
@@ -23,14 +25,50 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from sqlalchemy.exc import SAWarning
+from traitlets import Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from course.grading.preprocessors import ReplayExecute
+from grader.instructor.gradebook import submission_scores
+from grader.messages import TaskResult
 
-__all__ = ["load_course_config", "Recorder", "default_db_url"]
+__all__ = ["load_course_config", "Recorder", "default_db_url", "ReplayExecute", "ReplayMissing"]
+
+
+class ReplayMissing(RuntimeError):
+    """The worker did not return an executed notebook (crash, timeout...)."""
+
+
+class ReplayExecute(NbGraderPreprocessor):
+    """Return the notebook a worker executed instead of executing it here.
+
+    ``snapshot_root/<assignment>/<student>/<notebook>.ipynb`` holds the
+    executed notebook; ``<notebook>.error`` holds why there is none. The
+    executed notebook must hold the same cells as the sanitized notebook
+    given here (same count, types and sources), or the replay fails.
+    """
+
+    snapshot_root = Unicode("", help="folder of the executed notebooks").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        folder = os.path.join(self.snapshot_root, info["assignment"], info["student"])
+        path = os.path.join(folder, info["notebook"] + ".ipynb")
+        if not os.path.exists(path):
+            reason = "no executed notebook came back from the worker"
+            error_path = os.path.join(folder, info["notebook"] + ".error")
+            if os.path.exists(error_path):
+                with open(error_path) as handle:
+                    reason = handle.read().strip() or reason
+            raise ReplayMissing(reason)
+        executed = nbformat.read(path, as_version=4)
+        if len(executed.cells) != len(nb.cells) or any(
+            a.cell_type != b.cell_type or a.source != b.source for a, b in zip(executed.cells, nb.cells)
+        ):
+            raise ReplayMissing("the executed notebook does not match the sanitized submission")
+        return executed, resources
 
 
 def load_course_config(root: Path) -> Config:
@@ -81,17 +119,39 @@ class Recorder:
     def close(self) -> None:
         shutil.rmtree(self.snapshots, ignore_errors=True)
 
-    def record(self, result: dict) -> dict:
-        """Record one worker result; returns nbgrader's ``{"success", "log", "error"}``."""
-        assignment, student = result["assignment"], result["student"]
+    def record(self, result: TaskResult) -> None:
+        """Record one worker result and fill its ``recorded``, ``record_error``, ``score``... in place.
+
+        Never raises: a result that cannot be recorded is reported (``record_error``), never allowed to
+        stop the batch.
+        """
+        try:
+            outcome = self._autograde(result)
+            # nbgrader's API answers {"success": bool, "log": str} and adds "error" only on failure
+            result.recorded = bool(outcome["success"])
+            result.record_error = "" if result.recorded else str(outcome.get("error", ""))[-1500:]
+        except Exception as error:  # noqa: BLE001
+            result.recorded = False
+            result.record_error = f"recording failed: {type(error).__name__}: {error}"[-1500:]
+        try:
+            scores = submission_scores(self.db_url, result.assignment, result.student)
+        except Exception:  # noqa: BLE001 - no scores to show; the recording outcome says why
+            scores = None
+        if scores is not None:
+            result.score, result.max_score = scores["score"], scores["max_score"]
+            result.cells = scores["cells"]
+
+    def _autograde(self, result: TaskResult) -> dict:
+        """Run nbgrader's autograde on the real course, replaying the worker's executed notebooks."""
+        assignment, student = result.assignment, result.student
         folder = self.snapshots / assignment / student
         folder.mkdir(parents=True, exist_ok=True)
         try:
-            for name, content in result.get("notebooks", {}).items():
+            for name, content in result.notebooks.items():
                 # validate before nbgrader sees it: a worker's answer is data, not trusted
                 nb = nbformat.reads(content.decode("utf-8"), as_version=4)
                 nbformat.write(nb, str(folder / f"{name}.ipynb"))
-            for name, reason in result.get("errors", {}).items():
+            for name, reason in result.errors.items():
                 (folder / f"{name}.error").write_text(reason)
             with warnings.catch_warnings():
                 # nbgrader's autograde makes SQLAlchemy warn "Object of type <SubmittedAssignment> not
@@ -102,7 +162,7 @@ class Recorder:
                 outcome = self.api.autograde(assignment, student, force=True, create=True)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        if result.get("flags") or result.get("probe", {}).get("changed"):
+        if result.flagged:
             self.mark_flagged(assignment, student)
         return outcome
 

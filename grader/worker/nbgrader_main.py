@@ -1,7 +1,8 @@
-"""``python -m course.grading.nbgrader_main ARGS``: nbgrader's command line, started faster.
+"""``python -m grader.worker.nbgrader_main ARGS``: nbgrader's command line, started faster.
 
-What a grading task runs instead of ``python -m nbgrader ARGS``; the same
-application, minus one slow optional import (see :func:`skip_slow_optional_imports`).
+The same application as ``python -m nbgrader ARGS``, minus one slow optional import (see
+:func:`skip_slow_optional_imports`). ``course check`` runs it in a subprocess; a grading task does not
+run it at all (its zygote forks nbgrader's ``main`` after calling :func:`skip_slow_optional_imports`).
 """
 
 from __future__ import annotations

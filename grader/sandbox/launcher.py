@@ -1,7 +1,7 @@
 """Start a student's kernel inside the sandbox (runs as root, stdlib only).
 
 This file is executed, never imported, by the command that
-:class:`course.grading.sandbox.SandboxKernelManager` builds::
+:class:`grader.sandbox.kernel.SandboxKernelManager` builds::
 
     unshare --mount --net --pid --fork --kill-child --mount-proc -- \\
         python -I launcher.py SPEC_JSON -- python -m ipykernel_launcher -f CONNECTION_FILE

@@ -22,9 +22,7 @@ notebook, no hidden tests, nbgrader failed).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,9 +30,17 @@ from pathlib import Path
 
 import nbformat
 
+from grader.nbgrader_terms import (
+    copy_course,
+    grade_id,
+    hidden_lines,
+    is_grade,
+    nbgrader_command,
+    nbgrader_environment,
+)
+
 __all__ = ["check_main", "check_notebook", "find_course_root", "CheckError"]
 
-HIDDEN_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) HIDDEN TESTS\s*$")
 STUDENT = "learner"
 
 
@@ -49,18 +55,6 @@ def find_course_root(start: Path) -> Path | None:
         if (folder / "nbgrader_config.py").is_file():
             return folder
     return None
-
-
-def _hidden_lines(source_nb) -> set[str]:
-    lines = set()
-    for cell in source_nb.cells:
-        inside = False
-        for line in cell.source.split("\n"):
-            if HIDDEN_MARKER.match(line):
-                inside = not inside
-            elif inside and len(line.strip()) >= 8:
-                lines.add(line.strip())
-    return lines
 
 
 def _message(cell, hidden: set[str]) -> str:
@@ -125,9 +119,7 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
     source_nb = nbformat.read(str(source / f"{assignment}.ipynb"), as_version=4)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         course = Path(tmp)
-        shutil.copy(root / "nbgrader_config.py", course)
-        shutil.copytree(source, course / "source" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        copy_course(root, course, [assignment])
         _nbgrader(course, "generate_assignment", assignment, "--force")
         folder = course / "submitted" / STUDENT / assignment
         folder.mkdir(parents=True)
@@ -144,22 +136,21 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
             submission = gb.find_submission(assignment, STUDENT)
             grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
             score, max_score = submission.score, submission.max_score
-    hidden = _hidden_lines(source_nb)
+    # lines this short ("pass", "x = 1") would hide ordinary messages; a hidden test's line is longer
+    hidden = hidden_lines(source_nb.cells, min_length=8)
     cells = []
     for cell in executed.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in grades and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
-            got, most = grades[grade_id]
-            cells.append({"name": grade_id, "score": got, "max_score": most,
+        cell_id = grade_id(cell)
+        if cell_id in grades and is_grade(cell):
+            got, most = grades[cell_id]
+            cells.append({"name": cell_id, "score": got, "max_score": most,
                           "message": _message(cell, hidden) if got < most else ""})
     return {"assignment": assignment, "score": score, "max_score": max_score, "cells": cells}
 
 
 def _nbgrader(course: Path, *args: str) -> None:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # alembic
-    process = subprocess.run([sys.executable, "-m", "course.grading.nbgrader_main", *args], cwd=course,
-                             env=env, capture_output=True, text=True)
+    process = subprocess.run(nbgrader_command(*args), cwd=course, env=nbgrader_environment(),
+                             capture_output=True, text=True)
     if process.returncode != 0:
         tail = "\n".join((process.stdout + process.stderr).strip().splitlines()[-15:])
         raise CheckError(f"nbgrader {args[0]} failed:\n{tail}")

@@ -1,15 +1,13 @@
-"""nbgrader preprocessors that split ``nbgrader autograde`` in two halves.
+"""The worker's half of ``nbgrader autograde``: execution in the sandbox, in a scratch course.
 
-* :class:`SandboxExecute` replaces nbgrader's ``Execute`` on a worker, in a
-  scratch copy of the course: the same execution (same timeout, same
-  interrupt, same error on timeout), but in the sandbox, with a cap on the
-  output kept, and a runtime probe after the last cell.
-* :class:`ReplayExecute` replaces ``Execute`` in the real course, where
-  ``course grade`` records the results: instead of running the notebook
-  again, it returns the notebook the worker executed. Everything else
-  (sanitizing, ``OverwriteCells``, ``SaveAutoGrades``, late penalties, the
-  autograded/ folder) is nbgrader's own code, run as ``nbgrader autograde``
-  runs it, so the gradebook ends up as ``nbgrader autograde`` would leave it.
+:class:`SandboxExecute` replaces nbgrader's ``Execute`` on a worker: the same execution (same timeout,
+same interrupt, same error on timeout), but with the kernel started in the sandbox
+(:class:`grader.sandbox.kernel.SandboxKernelManager`), a cap on the output kept, and the runtime probe
+(:mod:`course.probe`) after the last cell. The recorder's half, which hands this executed notebook to
+nbgrader in the real course, is :class:`grader.instructor.record.ReplayExecute`.
+
+:func:`configure_scratch_course` is what the scratch course's ``nbgrader_config.py`` calls to wire them
+in (see :func:`grader.worker.task.scratch_config`).
 """
 
 from __future__ import annotations
@@ -19,12 +17,18 @@ import os
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode
+from traitlets.config import Config
 
-from course.grading.probe import MARKER
+from course.probe import MARKER, REPORT_CODE
+from grader.sandbox.kernel import SandboxKernelManager
 
-__all__ = ["SandboxExecute", "ReplayExecute", "TRUNCATION_NOTICE", "ReplayMissing"]
+__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course", "SETTINGS_FILE"]
+
+#: the task's settings for :func:`configure_scratch_course`, beside the scratch course's config
+SETTINGS_FILE = "grading_task.json"
 
 TRUNCATION_NOTICE = "... output truncated by the grader (limit reached) ...\n"
 
@@ -40,8 +44,8 @@ def _size(output: NotebookNode) -> int:
 class SandboxExecute(Execute):
     """nbgrader's ``Execute`` with output caps and a tampering probe.
 
-    The kernel manager (``kernel_manager_class``) is set by the scratch
-    course's configuration to :class:`course.grading.sandbox.SandboxKernelManager`.
+    The kernel manager (``kernel_manager_class``) is set by
+    :func:`configure_scratch_course` to :class:`grader.sandbox.kernel.SandboxKernelManager`.
     """
 
     output_cell_bytes = Integer(512 * 1024, help="output kept per cell").tag(config=True)
@@ -54,7 +58,7 @@ class SandboxExecute(Execute):
         self._truncated: set[int] = set()
         self._probe_index = None
         if self.probe_report:
-            probe = nbformat.v4.new_code_cell("__import__('course.grading.probe').grading.probe.report()")
+            probe = nbformat.v4.new_code_cell(REPORT_CODE)
             nb.cells.append(probe)
             self._probe_index = len(nb.cells) - 1
         try:
@@ -100,35 +104,33 @@ class SandboxExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
-class ReplayMissing(RuntimeError):
-    """The worker did not return an executed notebook (crash, timeout...)."""
+def configure_scratch_course(c: Config, config_file: str) -> None:
+    """Make a scratch course's nbgrader run :class:`SandboxExecute` and nothing else at autograde.
 
+    Called at the end of the scratch course's ``nbgrader_config.py``, after the course's own settings.
 
-class ReplayExecute(NbGraderPreprocessor):
-    """Return the notebook a worker executed instead of executing it here.
-
-    ``snapshot_root/<assignment>/<student>/<notebook>.ipynb`` holds the
-    executed notebook; ``<notebook>.error`` holds why there is none. The
-    executed notebook must hold the same cells as the sanitized notebook
-    given here (same count, types and sources), or the replay fails.
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The configuration being loaded.
+    config_file : str
+        The scratch course's ``nbgrader_config.py`` (its folder is the course root), beside
+        :data:`SETTINGS_FILE`, the JSON written by the task: ``sandbox`` (the dict of
+        :attr:`grader.sandbox.kernel.SandboxKernelManager.sandbox`), ``output_cell_bytes``,
+        ``output_total_bytes``, ``probe_report`` and ``cell_timeout`` (null: the course's).
     """
-
-    snapshot_root = Unicode("", help="folder of the executed notebooks").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        folder = os.path.join(self.snapshot_root, info["assignment"], info["student"])
-        path = os.path.join(folder, info["notebook"] + ".ipynb")
-        if not os.path.exists(path):
-            reason = "no executed notebook came back from the worker"
-            error_path = os.path.join(folder, info["notebook"] + ".error")
-            if os.path.exists(error_path):
-                with open(error_path) as handle:
-                    reason = handle.read().strip() or reason
-            raise ReplayMissing(reason)
-        executed = nbformat.read(path, as_version=4)
-        if len(executed.cells) != len(nb.cells) or any(
-            a.cell_type != b.cell_type or a.source != b.source for a, b in zip(executed.cells, nb.cells)
-        ):
-            raise ReplayMissing("the executed notebook does not match the sanitized submission")
-        return executed, resources
+    root = os.path.dirname(os.path.abspath(config_file))
+    with open(os.path.join(root, SETTINGS_FILE)) as handle:
+        settings = json.load(handle)
+    # the result is the sanitized, executed notebook, exactly what nbgrader's Execute would hand to the
+    # next preprocessor; the recorder runs the rest of the course's pipeline in the real course
+    c[Autograde.__name__].autograde_preprocessors = [SandboxExecute]
+    c[SandboxExecute.__name__].kernel_manager_class = SandboxKernelManager
+    c[SandboxKernelManager.__name__].sandbox = settings["sandbox"]
+    c[SandboxExecute.__name__].output_cell_bytes = settings["output_cell_bytes"]
+    c[SandboxExecute.__name__].output_total_bytes = settings["output_total_bytes"]
+    c[SandboxExecute.__name__].probe_report = settings["probe_report"]
+    if settings["cell_timeout"]:
+        c[Execute.__name__].timeout = settings["cell_timeout"]
+    c.CourseDirectory.root = root
+    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")

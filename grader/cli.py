@@ -6,24 +6,39 @@ Usage::
                  [--scheduler ADDRESS] [--db URL] [--report FILE] [limits...]
     course check NOTEBOOK [--assignment ID]
 
-(``python -m course ...`` is the same.) ``course grade`` runs from the
-course root; see ``docs/grading.md``.
+(``python -m grader ...`` is the same.) ``course grade`` runs from the
+course root; see ``docs/grading.md``. It needs the ``grading`` extra
+(Dask, tqdm, PostgreSQL's driver); ``course check`` needs none: this module
+imports the engine only on the ``grade`` path.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+from grader.messages import SandboxLimits
+
+__all__ = ["main", "build_parser", "missing_grading_modules"]
+
+#: what ``course grade`` imports that a learner's install lacks: (module, distribution)
+GRADING_MODULES = (("distributed", "dask[distributed]"), ("tqdm", "tqdm"))
+POSTGRES_MODULE = ("psycopg2", "psycopg2-binary")
+
+
+def missing_grading_modules(db_url: str | None = None) -> list[str]:
+    """Distributions of the ``grading`` extra that ``course grade`` needs and cannot import."""
+    needed = list(GRADING_MODULES)
+    if db_url and db_url.startswith("postgresql"):
+        needed.append(POSTGRES_MODULE)
+    return [distribution for module, distribution in needed if importlib.util.find_spec(module) is None]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from course.grading.sandbox import SandboxLimits
-
     parser = argparse.ArgumentParser(prog="course",
                                      description="Grading tools of the backpropagation course.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,9 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _grade(args) -> int:
-    from course.grading.engine import GradeOptions, grade
-    from course.grading.sandbox import SandboxLimits, sandbox_unavailable_reason
-    from course.grading.summary import exit_status, summary_lines, write_report
+    missing = missing_grading_modules(args.db)
+    if missing:
+        print(f"course grade: this install lacks the grader's engine ({', '.join(missing)}). Install the "
+              "grading extra from the course repository: pip install -e '.[grading]'", file=sys.stderr)
+        return 2
+    from grader.instructor.engine import GradeOptions, grade
+    from grader.instructor.summary import exit_status, summary_lines, write_report
+    from grader.sandbox.kernel import sandbox_unavailable_reason
 
     root = Path(args.root).resolve()
     sandbox = not args.no_sandbox
@@ -117,12 +137,12 @@ def _grade(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` command."""
     args = build_parser().parse_args(argv)
-    from course.grading.nbgrader_main import skip_slow_optional_imports
+    from grader.worker.nbgrader_main import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     if args.command == "grade":
         return _grade(args)
-    from course.grading.check import check_main
+    from grader.check import check_main
 
     return check_main(args)
 

@@ -38,14 +38,16 @@ import time
 
 __all__ = ["Zygote", "ZygoteTimeout", "shared_zygote"]
 
+# Imported by the helper before it forks, so that no child pays for them. The grader's own modules are
+# imported by name: importing them here would make every importer of this module pay for nbgrader too.
 PRELOAD = (
     "nbgrader.apps.nbgraderapp",
     "nbgrader.converters",
     "nbgrader.preprocessors",
     "nbclient",
     "jupyter_client",
-    "course.grading.preprocessors",
-    "course.grading.sandbox",
+    "grader.worker.execute",
+    "grader.sandbox.kernel",
 )
 
 
@@ -57,8 +59,10 @@ class Zygote:
     """A helper process, on this interpreter, that forks one fresh ``nbgrader`` process per command."""
 
     def __init__(self):
+        # the helper is this module run as a script (``-m``, so a module name: the helper is another
+        # process and cannot be handed a function); ``-P`` keeps the current folder off sys.path
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "course.grading.zygote"], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", __name__], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
         self.lock = threading.Lock()
         self._pending = b""
@@ -202,7 +206,7 @@ def _child(request: dict) -> None:
 
 def _serve() -> None:
     """The helper's loop: one request at a time, one child per request."""
-    from course.grading.nbgrader_main import skip_slow_optional_imports
+    from grader.worker.nbgrader_main import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     import importlib

@@ -17,16 +17,11 @@
 from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
-from nbformat import NotebookNode
 from traitlets import Bool
 
-__all__ = ["StderrToStdout", "ShortenTestTracebacks", "is_test_cell"]
+from grader.nbgrader_terms import is_test_cell
 
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    """True for an autograded test cell (graded, not a solution)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+__all__ = ["StderrToStdout", "ShortenTestTracebacks"]
 
 
 class StderrToStdout(Preprocessor):

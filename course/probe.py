@@ -1,5 +1,9 @@
 """Runtime checks inside a graded kernel: was the grading machinery tampered with?
 
+It lives in ``course/``, not in the grader, because it runs inside the student's kernel: the sandbox
+shows the kernel the ``course`` package (which the notebooks import anyway) and hides the rest of the
+repository, the grader included.
+
 The kernel runs :func:`snapshot` at start (an ``exec_lines`` of the kernel,
 before any cell), which remembers the objects the tests rely on. After the
 last cell, the grader runs :func:`report`, which prints one JSON line
@@ -16,9 +20,15 @@ from __future__ import annotations
 import json
 import sys
 
-__all__ = ["snapshot", "report", "WATCHED", "MARKER"]
+__all__ = ["snapshot", "report", "WATCHED", "MARKER", "SNAPSHOT_CODE", "REPORT_CODE"]
 
 MARKER = "__course_probe__"
+
+# The grader hands these to the kernel as code to run (an ``exec_lines`` entry, an appended cell): they
+# run in another process, the kernel, so they must be text; they are built from this module's name here,
+# so that the grader imports them instead of spelling the module out.
+SNAPSHOT_CODE = f"__import__({__name__!r}, fromlist=['_']).snapshot()"
+REPORT_CODE = f"__import__({__name__!r}, fromlist=['_']).report()"
 
 #: (module, attribute path) pairs whose identity is checked.
 WATCHED = [

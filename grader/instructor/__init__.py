@@ -1,0 +1,13 @@
+"""What runs in the instructor's process (``course grade``), in pipeline order.
+
+plan
+    Finds the submissions, reads them, and builds what is sent to the workers.
+engine
+    Sends one task per submission to Dask (or runs them here), one per student at a time; progress bar.
+record
+    Records each result in the real gradebook with nbgrader's own ``Autograde`` (``ReplayExecute``).
+gradebook
+    Assignment structure to and from gradebooks; scores read back; comparing gradebooks.
+summary
+    End-of-run summary, JSON report and exit status.
+"""

@@ -1,0 +1,210 @@
+"""Grading many submissions at once on Dask, recording them from one place.
+
+:func:`grade` plans the run (:mod:`grader.instructor.plan`), sends one task per (student, assignment)
+to Dask (a LocalCluster, or the scheduler at an address) or runs them here one by one, records each
+result in the gradebook as it arrives (:class:`grader.instructor.record.Recorder`), and shows a
+progress bar.
+
+Each student has at most one task in flight: a student's next assignment is submitted when the
+previous one comes back, so two tasks of one student never run at once; tasks of different students
+run in any order, as workers free up.
+
+Dask and tqdm are imported only here, when a run starts: the learner's install (``course check``) has
+neither.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.instructor.gradebook import empty_gradebook
+from grader.instructor.plan import assignment_bundle, choose_assignments, find_submissions, read_submission
+from grader.instructor.record import Recorder, load_course_config
+from grader.messages import AssignmentBundle, SandboxLimits, Submission, TaskOptions, TaskResult
+from grader.worker.task import run_task
+
+__all__ = ["GradeOptions", "grade"]
+
+
+@dataclass
+class GradeOptions:
+    """How ``course grade`` grades.
+
+    Attributes
+    ----------
+    workers : int
+        Dask workers of the LocalCluster; 0 grades in this process, one
+        submission after the other, without Dask.
+    scheduler : str or None
+        Address of a running Dask scheduler; then ``workers`` is ignored.
+    db_url : str or None
+        Gradebook URL (SQLAlchemy); default: the course's SQLite gradebook.
+    sandbox : bool
+        Run student kernels in the sandbox (needs root).
+    limits : SandboxLimits
+    cell_timeout : int or None
+        Seconds per cell (default: the course's ``Execute.timeout``).
+    task_timeout : int
+        Seconds for a whole submission (kernel start to last cell).
+    scratch : str
+        Folder for the workers' scratch courses (on each worker).
+    progress : bool
+        Show a progress bar on stderr.
+    """
+
+    workers: int = 2
+    scheduler: str | None = None
+    db_url: str | None = None
+    sandbox: bool = True
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    cell_timeout: int | None = None
+    task_timeout: int = 1800
+    scratch: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "course-grading"))
+    progress: bool = True
+
+    def task_options(self, root: Path) -> TaskOptions:
+        """What the workers need of these options; ``root`` is hidden from the kernels."""
+        return TaskOptions(limits=self.limits, cell_timeout=self.cell_timeout, task_timeout=self.task_timeout,
+                           sandbox=self.sandbox, scratch=self.scratch,
+                           hide=tuple(sorted({str(root), "/root", "/home", os.path.expanduser("~")})))
+
+
+def grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
+          on_result: Callable[[TaskResult], None] | None = None) -> list[TaskResult]:
+    """Grade the submissions of ``assignments`` and record them in the gradebook.
+
+    Parameters
+    ----------
+    root : Path
+        The course root.
+    assignments : list of str
+        Assignment ids (glob patterns allowed, matched against ``source/``).
+    students : list of str or None
+        Only these students (default: every student with a submission).
+    options : GradeOptions
+    on_result : callable, optional
+        Called with each recorded result (for tests and reports).
+
+    Returns
+    -------
+    list of TaskResult
+        One per submission, recorded (see :meth:`grader.instructor.record.Recorder.record`).
+
+    Raises
+    ------
+    LookupError
+        When no assignment matches, or the gradebook does not know one.
+    """
+    root = Path(root).resolve()
+    chosen = choose_assignments(root, assignments)
+    recorder = Recorder(root, options.db_url)
+    config = load_course_config(root)
+    course_id = config.CourseDirectory.get("course_id", "") if "CourseDirectory" in config else ""
+    task_options = options.task_options(root)
+    empty = empty_gradebook(course_id)
+    bundles = {a: assignment_bundle(root, a, recorder.db_url, course_id, task_options, empty) for a in chosen}
+    submissions = [read_submission(root, student, assignment)
+                   for student, assignment in find_submissions(root, chosen, students)]
+    results: list[TaskResult] = []
+    bar = _Progress(len(submissions), options.progress)
+
+    def finish(result: TaskResult) -> None:
+        recorder.record(result)
+        results.append(result)
+        bar.update(result)
+        if on_result:
+            on_result(result)
+
+    try:
+        if options.workers == 0 and not options.scheduler:
+            for submission in submissions:
+                finish(run_task(bundles[submission.assignment], submission))
+        else:
+            _grade_on_dask(bundles, submissions, options, finish)
+    finally:
+        bar.close()
+        recorder.close()
+    return results
+
+
+def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submission], options: GradeOptions,
+                   finish: Callable[[TaskResult], None],
+                   task: Callable[[AssignmentBundle, Submission], TaskResult] = run_task) -> None:
+    from distributed import Client, LocalCluster, as_completed
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    if options.scheduler:
+        client = Client(options.scheduler)
+    else:
+        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        # a list, not the bundle itself: scatter() treats some containers specially (a dict's keys become
+        # Dask keys); a one-element list is scattered as its element
+        shared = {a: client.scatter([b], broadcast=True)[0] for a, b in bundles.items()}
+        token = uuid.uuid4().hex[:8]
+        queues: dict[str, list[Submission]] = {}
+        for submission in submissions:
+            queues.setdefault(submission.student, []).append(submission)
+        keys = {}
+
+        def submit(student):
+            submission = queues[student].pop(0)
+            future = client.submit(task, shared[submission.assignment], submission,
+                                   key=f"grade-{submission.assignment}-{student}-{token}", pure=False,
+                                   retries=0)
+            keys[future.key] = submission
+            return future
+
+        # one task per student in flight: a student's next assignment waits for the previous one
+        running = as_completed([submit(student) for student in queues])
+        for future in running:
+            submission = keys[future.key]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - a lost worker, a failed task
+                result = TaskResult.failed(submission.assignment, submission.student,
+                                           f"the task failed on Dask: {type(error).__name__}: {error}")
+            finally:
+                future.release()
+            if queues[submission.student]:
+                running.add(submit(submission.student))
+            finish(result)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+class _Progress:
+    """tqdm progress bar with an ETA and counts of what went wrong."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.counts = {"graded": 0, "not graded": 0, "flagged": 0}
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True,
+                            smoothing=0.1, desc="grading")
+
+    def update(self, result: TaskResult) -> None:
+        self.counts["graded" if result.graded else "not graded"] += 1
+        if result.flagged:
+            self.counts["flagged"] += 1
+        if self.bar is not None:
+            self.bar.set_postfix(self.counts, refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,110 @@
+"""Planning a grading run: which submissions, and what each worker is sent.
+
+Everything a worker needs from the course root is read here, in the instructor's process, into
+:class:`~grader.messages.AssignmentBundle` (one per assignment) and
+:class:`~grader.messages.Submission` (one per student and assignment), so that a worker needs no access
+to the course root (a remote Dask worker has none).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from grader.instructor.gradebook import export_structure, write_template
+from grader.messages import AssignmentBundle, Submission, TaskOptions
+from grader.worker.flags import course_code
+
+__all__ = ["choose_assignments", "find_submissions", "read_submission", "assignment_bundle",
+           "MAX_SUBMISSION_BYTES", "IGNORED"]
+
+MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
+IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+
+def choose_assignments(root: Path, patterns: list[str]) -> list[str]:
+    """The assignments of ``source/`` that match the glob ``patterns``, sorted.
+
+    Raises
+    ------
+    LookupError
+        When none matches.
+    """
+    source = root / "source"
+    known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+    chosen = sorted({a for pattern in patterns for a in known if fnmatch.fnmatch(a, pattern)})
+    if not chosen:
+        raise LookupError(f"no assignment in {source} matches {' '.join(patterns)}")
+    return chosen
+
+
+def _read_tree(folder: Path, ignore: list[str]) -> tuple[dict[str, bytes], list[str]]:
+    """Regular files under ``folder`` (never following links), and what was left out."""
+    files, skipped, total = {}, [], 0
+    for directory, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not any(fnmatch.fnmatch(d, p) for p in ignore)]
+        for name in filenames:
+            if any(fnmatch.fnmatch(name, p) for p in ignore):
+                continue
+            path = Path(directory) / name
+            relative = str(path.relative_to(folder))
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode):
+                skipped.append(relative)
+                continue
+            if total + info.st_size > MAX_SUBMISSION_BYTES:
+                skipped.append(relative + " (too large)")
+                continue
+            total += info.st_size
+            files[relative] = path.read_bytes()
+    return files, skipped
+
+
+def find_submissions(root: Path, assignments: list[str], students: list[str] | None) -> list[tuple[str, str]]:
+    """(student, assignment) pairs found in ``submitted/``, sorted."""
+    found = []
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        return found
+    for student_dir in sorted(submitted.iterdir()):
+        if not student_dir.is_dir() or (students and student_dir.name not in students):
+            continue
+        for assignment in assignments:
+            if (student_dir / assignment).is_dir():
+                found.append((student_dir.name, assignment))
+    return found
+
+
+def read_submission(root: Path, student: str, assignment: str) -> Submission:
+    """``submitted/<student>/<assignment>/``: its regular files, and what was left out."""
+    files, skipped = _read_tree(root / "submitted" / student / assignment, IGNORED)
+    return Submission(student=student, assignment=assignment, files=files, skipped=tuple(skipped))
+
+
+def assignment_bundle(root: Path, assignment: str, db_url: str, course_id: str, options: TaskOptions,
+                      empty: bytes | None = None) -> AssignmentBundle:
+    """What every task of ``assignment`` needs, read from the course root and its gradebook.
+
+    ``empty`` is :func:`grader.instructor.gradebook.empty_gradebook`'s bytes, made once per run.
+    """
+    structure = export_structure(db_url, assignment)
+    with tempfile.TemporaryDirectory() as tmp:
+        template = Path(tmp) / "gradebook.db"
+        write_template(structure, template, course_id, empty)
+        template_bytes = template.read_bytes()
+    source_files, _ = _read_tree(root / "source" / assignment, IGNORED + ["*.ipynb"])
+    config = root / "nbgrader_config.py"
+    return AssignmentBundle(
+        assignment=assignment,
+        course_id=course_id,
+        config_text=config.read_text() if config.exists() else "c = get_config()\n",
+        structure=structure,
+        template_db=template_bytes,
+        source_files=source_files,
+        course_code={nb["name"]: course_code(root / "source" / assignment / f"{nb['name']}.ipynb")
+                     for nb in structure["notebooks"]},
+        options=options,
+    )

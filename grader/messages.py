@@ -1,0 +1,254 @@
+"""What the stages of ``course grade`` hand to one another, as typed, picklable dataclasses.
+
+The instructor's process plans the run and sends each worker an :class:`AssignmentBundle` (once per
+assignment, broadcast) and a :class:`Submission` (once per task); the worker sends back a
+:class:`TaskResult`, which the instructor's process completes when it records it in the gradebook. Dask
+pickles all of them: they hold only plain data (str, bytes, numbers, tuples, lists, dicts and these
+dataclasses), never an open file, a lock or a class from the course.
+
+Whether a submission counts as *graded* and whether it is *flagged* for a human is decided here, once,
+by :attr:`TaskResult.graded` and :attr:`TaskResult.flagged`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+__all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "Submission", "Flag", "ProbeReport",
+           "Status", "TaskResult"]
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one student kernel.
+
+    Attributes
+    ----------
+    memory_mb : int
+        Address space of the kernel process (RLIMIT_AS), in MiB.
+    cpu_seconds : int
+        CPU time of the kernel process (RLIMIT_CPU); the kernel is killed
+        when it is spent, and the submission counts as crashed.
+    processes : int
+        Processes and threads of the submission's uid (RLIMIT_NPROC).
+    open_files : int
+        Open file descriptors (RLIMIT_NOFILE).
+    file_mb : int
+        Largest file the kernel may write (RLIMIT_FSIZE), in MiB.
+    tmp_mb : int
+        Size of the kernel's private ``/tmp``, ``/var/tmp`` and ``/dev/shm``.
+    output_cell_kb : int
+        Output kept per cell (text and data, in KiB); the rest is dropped by
+        the grader and replaced by a one-line notice.
+    output_total_kb : int
+        Output kept for the whole notebook, in KiB.
+    """
+
+    memory_mb: int = 2048
+    cpu_seconds: int = 900
+    processes: int = 64
+    open_files: int = 256
+    file_mb: int = 64
+    tmp_mb: int = 64
+    output_cell_kb: int = 512
+    output_total_kb: int = 4096
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """How a worker grades each submission of an assignment.
+
+    Attributes
+    ----------
+    limits : SandboxLimits
+    cell_timeout : int or None
+        Seconds per cell; None keeps the course's ``Execute.timeout``.
+    task_timeout : int
+        Seconds for a whole submission (kernel start to last cell).
+    sandbox : bool
+        Run the kernel in the sandbox (needs root on the worker).
+    scratch : str
+        Folder of the scratch courses, on the worker.
+    hide : tuple of str
+        Folders the kernel must not see (the course root, home folders), besides the scratch folder.
+    """
+
+    limits: SandboxLimits
+    cell_timeout: int | None
+    task_timeout: int
+    sandbox: bool
+    scratch: str
+    hide: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssignmentBundle:
+    """Everything a worker needs from the course root to grade one assignment, shared by its tasks.
+
+    Attributes
+    ----------
+    assignment : str
+    course_id : str
+    config_text : str
+        The course's ``nbgrader_config.py``.
+    structure : dict
+        The assignment's cells as the gradebook knows them
+        (:func:`grader.instructor.gradebook.export_structure`).
+    template_db : bytes
+        A SQLite gradebook holding ``structure`` and nothing else.
+    source_files : dict of str to bytes
+        The data files of ``source/<assignment>/`` (not the notebooks), by relative path.
+    course_code : dict of str to list of str
+        Per notebook name, the code cells the course hands out (see
+        :func:`grader.worker.flags.course_code`): they raise no flag.
+    options : TaskOptions
+    """
+
+    assignment: str
+    course_id: str
+    config_text: str
+    structure: dict
+    template_db: bytes
+    source_files: dict[str, bytes]
+    course_code: dict[str, list[str]]
+    options: TaskOptions
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's submitted folder of one assignment.
+
+    Attributes
+    ----------
+    student, assignment : str
+    files : dict of str to bytes
+        The regular files, by path relative to ``submitted/<student>/<assignment>/``.
+    skipped : tuple of str
+        Files not sent: links, special files, files past the size cap.
+    """
+
+    student: str
+    assignment: str
+    files: dict[str, bytes]
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One finding of the static analysis (:mod:`grader.worker.flags`) for a human to review."""
+
+    code: str
+    notebook: str = ""
+    cell: str = ""
+    line: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """What the in-kernel probe (:mod:`course.probe`) reported after the last cell.
+
+    Attributes
+    ----------
+    ran : bool or str
+        True when the probe's line came back, False when it did not run, ``"garbled"`` when it came back
+        unreadable.
+    changed : tuple of str
+        Watched names that no longer hold the object they held at kernel start.
+    truncated_cells : tuple of int
+        Cells whose output the grader cut at the output limits.
+    """
+
+    ran: bool | str = False
+    changed: tuple[str, ...] = ()
+    truncated_cells: tuple[int, ...] = ()
+
+
+class Status(StrEnum):
+    """How a worker's task ended."""
+
+    GRADED = "graded"  # nbgrader executed every notebook it found
+    CRASH = "crash"  # nbgrader failed: a dead kernel, an unreadable notebook...
+    TIMEOUT = "timeout"  # the whole submission outlived the task timeout
+    ERROR = "error"  # the grading machinery itself failed (or Dask lost the task)
+
+
+@dataclass
+class TaskResult:
+    """One submission's grading, from the worker's task and then from the recording.
+
+    The worker fills the fields up to ``log``; the instructor's process fills ``recorded`` to ``cells``
+    when it records the result in the gradebook.
+
+    Attributes
+    ----------
+    student, assignment : str
+    status : Status
+    reason : str
+        Why the submission was not graded (empty when it was).
+    notebooks : dict of str to bytes
+        Executed notebooks, by name (no ``.ipynb``).
+    errors : dict of str to str
+        Why a submitted notebook has no executed copy, by name.
+    flags : list of Flag
+    probe : ProbeReport
+    started, finished : float
+        Epoch seconds on the worker.
+    worker : str
+        ``host:pid`` of the worker process.
+    log : str
+        The tail of nbgrader's output.
+    recorded : bool
+        nbgrader recorded the submission in the gradebook.
+    record_error : str
+        What went wrong while recording.
+    score, max_score : float or None
+        From the gradebook after recording (None when nbgrader recorded nothing).
+    cells : dict of str to float
+        Score per ``notebook/grade_id``.
+    """
+
+    student: str
+    assignment: str
+    status: Status = Status.ERROR
+    reason: str = ""
+    notebooks: dict[str, bytes] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    flags: list[Flag] = field(default_factory=list)
+    probe: ProbeReport = field(default_factory=ProbeReport)
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+    worker: str = ""
+    log: str = ""
+    recorded: bool = False
+    record_error: str = ""
+    score: float | None = None
+    max_score: float | None = None
+    cells: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.finished = self.finished or self.started
+
+    @classmethod
+    def failed(cls, assignment: str, student: str, reason: str) -> TaskResult:
+        """The result of a task that never ran or never came back (e.g. a worker lost by Dask)."""
+        return cls(student=student, assignment=assignment, status=Status.ERROR, reason=reason)
+
+    @property
+    def seconds(self) -> float:
+        return self.finished - self.started
+
+    @property
+    def graded(self) -> bool:
+        """Executed by the worker and recorded by nbgrader: the submission has its score."""
+        return self.status == Status.GRADED and self.recorded
+
+    @property
+    def flagged(self) -> bool:
+        """A static flag or a change seen by the probe: a human should look at it."""
+        return bool(self.flags) or bool(self.probe.changed)

@@ -1,0 +1,9 @@
+"""The sandbox student kernels run in (Linux namespaces, resource limits, an unprivileged uid).
+
+kernel
+    The kernel manager that starts kernels in the sandbox (used by the worker's nbgrader); the sandbox
+    user, per-submission uids, the kernel's environment.
+launcher
+    Executed as root inside the new namespaces: hides files, sets limits, drops privileges, then
+    becomes the kernel. Standard library only.
+"""

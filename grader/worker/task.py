@@ -1,0 +1,219 @@
+"""One grading task: one student's submission of one assignment, on a worker.
+
+:func:`run_task` is what a Dask worker runs. It needs nothing from the
+course root: everything comes in its arguments (an
+:class:`~grader.messages.AssignmentBundle` and a
+:class:`~grader.messages.Submission`), so that it runs the same on a
+LocalCluster and on a remote worker. It
+
+1. builds a scratch course (its own SQLite gradebook holding only the
+   assignment's structure, ``submitted/<student>/<assignment>/``);
+2. runs ``nbgrader autograde`` there, in a fresh process forked by
+   :mod:`grader.worker.zygote` (which has imported nbgrader once), with
+   :class:`~grader.worker.execute.SandboxExecute` instead of ``Execute``
+   and no other autograde preprocessor: the result is the sanitized,
+   executed notebook, exactly what nbgrader's ``Execute`` would hand to the
+   next preprocessor;
+3. returns the executed notebooks, the static flags, the probe's report,
+   and how it went, as a :class:`~grader.messages.TaskResult`; and removes
+   the scratch course and every process of the task's uid.
+
+It never raises: every failure is described in the returned result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from grader.messages import AssignmentBundle, Flag, ProbeReport, Status, Submission, TaskOptions, TaskResult
+from grader.nbgrader_terms import nbgrader_environment
+from grader.worker import execute
+from grader.worker.flags import static_flags
+from grader.worker.zygote import ZygoteTimeout, shared_zygote
+
+__all__ = ["run_task", "scratch_config"]
+
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+LOG_TAIL = 4000
+
+
+def scratch_config(course_config: str) -> str:
+    """The scratch course's ``nbgrader_config.py``: the course's own, then the grader's overrides.
+
+    nbgrader reads its configuration from this file in another process (forked by the zygote), so the
+    overrides must be text; the text is one call, to a function named by import here, and the values
+    travel as JSON in :data:`grader.worker.execute.SETTINGS_FILE` beside it (see
+    :func:`grader.worker.execute.configure_scratch_course`).
+    """
+    configure = execute.configure_scratch_course
+    return "\n".join([
+        course_config,
+        "",
+        "# ---- added by `course grade` for a scratch course on a worker ----",
+        f"from {configure.__module__} import {configure.__name__} as _configure",
+        "_configure(c, __file__)",
+    ]) + "\n"
+
+
+def scratch_settings(options: TaskOptions, sandbox: dict | None, probe_report: str) -> dict:
+    """The values :func:`grader.worker.execute.configure_scratch_course` reads (JSON-ready)."""
+    return {
+        "sandbox": sandbox or {"enabled": False},
+        "output_cell_bytes": options.limits.output_cell_kb * 1024,
+        "output_total_bytes": options.limits.output_total_kb * 1024,
+        "probe_report": probe_report,
+        "cell_timeout": options.cell_timeout,
+    }
+
+
+def _write_files(root: Path, files: dict[str, bytes]) -> None:
+    for relative, content in files.items():
+        target = (root / relative).resolve()
+        if root.resolve() not in target.parents:
+            continue  # never write outside the folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _tail(path: Path, size: int) -> str:
+    """The last ``size`` bytes of nbgrader's output, as text."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, handle.seek(0, os.SEEK_END) - size))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _crash_reason(log: str) -> str:
+    for needle, reason in (
+        ("DeadKernelError", "the kernel died"),
+        ("Kernel died", "the kernel died"),
+        ("CellTimeoutError", "cell timeout"),
+        ("NotJSONError", "the notebook is not valid JSON"),
+        ("JSONDecodeError", "the notebook is not valid JSON"),
+        ("ValidationError", "the notebook is not a valid notebook"),
+        ("No notebooks found", "no notebook of the assignment was submitted"),
+        ("UnresponsiveKernelError", "the kernel became unresponsive"),
+        ("KeyError", "nbgrader cannot match the notebook's cells to the assignment's (cells deleted, "
+                     "duplicated or stripped of their metadata: see the flags)"),
+        ("SchemaTooOld", "the notebook's nbgrader metadata is too old"),
+        ("TimeoutError", "the kernel did not start in time"),
+        ("RuntimeError", "the kernel failed"),
+    ):
+        if needle in log:
+            return reason
+    return "nbgrader autograde failed"
+
+
+def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
+    """Grade one submission in a scratch course (what a Dask task runs).
+
+    Parameters
+    ----------
+    bundle : AssignmentBundle
+        Shared by every task of the assignment.
+    submission : Submission
+
+    Returns
+    -------
+    TaskResult
+        Filled up to ``log``; status ``graded``, ``crash``, ``timeout`` or ``error``.
+    """
+    result = TaskResult(student=submission.student, assignment=bundle.assignment,
+                        worker=f"{os.uname().nodename}:{os.getpid()}")
+    try:
+        result.flags = static_flags(bundle.structure, submission.files, submission.skipped,
+                                    bundle.course_code)
+    except Exception:  # noqa: BLE001 - flags must never stop grading
+        result.flags = [Flag("analysis-failed", detail=traceback.format_exc(limit=1)[-300:])]
+    options = bundle.options
+    scratch_base = Path(options.scratch)
+    scratch_base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(scratch_base, 0o700)
+    scratch = Path(tempfile.mkdtemp(prefix="task-", dir=scratch_base))
+    try:
+        if options.sandbox:
+            from grader.sandbox.kernel import ensure_sandbox_user, uid_slot
+
+            _, gid = ensure_sandbox_user()
+            with uid_slot(scratch_base / "uids") as uid:
+                _grade_in_scratch(bundle, submission, scratch, result, {"uid": uid, "gid": gid})
+        else:
+            _grade_in_scratch(bundle, submission, scratch, result, None)
+    except Exception:  # noqa: BLE001
+        result.status, result.reason = Status.ERROR, "grading machinery failed: " + (
+            traceback.format_exc(limit=3)[-600:])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        result.finished = time.time()
+    return result
+
+
+def _read_probe(path: Path) -> ProbeReport:
+    """The probe's report as :class:`~grader.worker.execute.SandboxExecute` wrote it."""
+    if not path.exists():
+        return ProbeReport()
+    try:
+        raw = json.loads(path.read_text())
+        return ProbeReport(ran=raw["ran"], changed=tuple(raw["changed"]),
+                           truncated_cells=tuple(raw["truncated_cells"]))
+    except (ValueError, KeyError, TypeError):
+        return ProbeReport(ran="garbled")
+
+
+def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch: Path, result: TaskResult,
+                      identity: dict | None) -> None:
+    assignment, student = bundle.assignment, submission.student
+    options = bundle.options
+    course = scratch / "course"
+    course.mkdir()
+    (course / "gradebook.db").write_bytes(bundle.template_db)
+    _write_files(course / "source" / assignment, bundle.source_files)
+    (course / "source" / assignment).mkdir(parents=True, exist_ok=True)
+    _write_files(course / "submitted" / student / assignment, submission.files)
+    probe_report = scratch / "probe.json"
+    sandbox = None
+    if identity is not None:
+        ipc = scratch / "ipc"
+        ipc.mkdir(mode=0o700)
+        os.chown(ipc, identity["uid"], identity["gid"])
+        sandbox = {
+            "enabled": True, "uid": identity["uid"], "gid": identity["gid"], "ipc_dir": str(ipc),
+            "limits": options.limits.as_dict(),
+            "hide": sorted({str(scratch.parent), *options.hide}),
+        }
+    settings = scratch_settings(options, sandbox, str(probe_report))
+    (course / execute.SETTINGS_FILE).write_text(json.dumps(settings))
+    (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text))
+    arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
+    log_path = scratch / "nbgrader.log"
+    try:
+        returncode = shared_zygote().run(arguments, course, nbgrader_environment(), log_path,
+                                         timeout=options.task_timeout)
+    except ZygoteTimeout:
+        result.status, result.reason = Status.TIMEOUT, f"grading took longer than {options.task_timeout} s"
+        returncode = None
+    log = _tail(log_path, 64 * 1024)  # where nbgrader says what went wrong
+    result.log = log[-LOG_TAIL:]
+    result.probe = _read_probe(probe_report)
+    folder = course / "autograded" / student / assignment
+    for name in (n["name"] for n in bundle.structure["notebooks"]):
+        path = folder / f"{name}.ipynb"
+        if path.is_file() and not path.is_symlink() and returncode == 0:
+            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                result.errors[name] = "the executed notebook is too large"
+            else:
+                result.notebooks[name] = path.read_bytes()
+        elif (course / "submitted" / student / assignment / f"{name}.ipynb").exists():
+            result.errors[name] = result.reason or _crash_reason(log)
+    if returncode == 0 and result.notebooks:
+        result.status = Status.GRADED
+    elif result.status != Status.TIMEOUT:
+        result.status, result.reason = Status.CRASH, _crash_reason(log)
