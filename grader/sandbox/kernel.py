@@ -179,6 +179,13 @@ def kernel_environment(base: dict, home: str) -> dict:
     return env
 
 
+# Threads the kernel would otherwise start on first need, started before student code runs. pyzmq
+# sends a message over 64 KiB (a figure) without copying it, through a garbage-collector thread it
+# starts the first time; once a submission has used up its process limit (a fork bomb), that thread
+# cannot start, the kernel sends half a message and the whole notebook fails ("Invalid Signature").
+START_KERNEL_THREADS = "__import__('zmq.utils.garbage', fromlist=['gc']).gc.start()"
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside the sandbox.
 
@@ -211,8 +218,11 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         extra = list(extra_arguments or [])
-        if self.probe:
-            extra.append(f"--IPKernelApp.exec_lines={json.dumps([SNAPSHOT_CODE])}")
+        exec_lines = [SNAPSHOT_CODE] if self.probe else []
+        if self.sandbox.get("enabled"):
+            exec_lines.append(START_KERNEL_THREADS)
+        if exec_lines:
+            extra.append(f"--IPKernelApp.exec_lines={json.dumps(exec_lines)}")
         cmd = super().format_kernel_cmd(extra)
         if not self.sandbox.get("enabled"):
             return cmd
