@@ -1,0 +1,164 @@
+"""Build the class report: read the gradebook and the autograded notebooks, analyse, write files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from course.grading.report.autograded import NotebookDigest, digest_notebook
+from course.grading.report.failures import cell_failures
+from course.grading.report.gradebook_reader import (
+    AssignmentStructure,
+    matching_assignments,
+    open_gradebook,
+    read_structure,
+    read_submissions,
+)
+from course.grading.report.models import ClassReport
+from course.grading.report.notes import grader_notes, read_grading_logs, slowest
+from course.grading.report.similarity import DEFAULT_THRESHOLD, MAX_PAIRS, similar_pairs
+
+__all__ = ["ReportOptions", "build_report"]
+
+# below this many notebooks a pool of processes costs more than it saves
+PARALLEL_FROM = 200
+
+
+@dataclass
+class ReportOptions:
+    """How to build a report (the ``course report`` options)."""
+
+    db_url: str | None = None
+    grading_logs: list[Path] = field(default_factory=list)
+    threshold: float = DEFAULT_THRESHOLD
+    progress: bool = True
+    processes: int = os.cpu_count() or 1
+
+
+# Set before the pool forks, so workers inherit them instead of receiving them with every task.
+_STRUCTURES: dict[str, AssignmentStructure] = {}
+
+
+def _digest(job: tuple[str, str, str, str]) -> tuple[str, str, str, NotebookDigest]:
+    student, assignment, notebook, path = job
+    structure = _STRUCTURES[assignment]
+    return student, assignment, notebook, digest_notebook(Path(path), notebook, structure.given_code,
+                                                         structure.hidden_lines)
+
+
+def _digests(jobs: list[tuple[str, str, str, str]], options: ReportOptions):
+    bar = tqdm(total=len(jobs), desc="reading autograded notebooks", unit="nb", disable=not options.progress,
+               leave=False)
+    try:
+        if options.processes > 1 and len(jobs) >= PARALLEL_FROM:
+            # fork: workers share this process's string-hash seed, and copydetect's fingerprints are
+            # Python hashes, so code is fingerprinted here, in one process, never in the workers
+            with multiprocessing.get_context("fork").Pool(options.processes) as pool:
+                for result in pool.imap_unordered(_digest, jobs, chunksize=32):
+                    bar.update()
+                    yield result
+        else:
+            for job in jobs:
+                result = _digest(job)
+                bar.update()
+                yield result
+    finally:
+        bar.close()
+
+
+def _default_db(root: Path) -> tuple[str, str]:
+    from course.grading.record import default_db_url, load_course_config
+
+    config = load_course_config(root)
+    course_id = config.CourseDirectory.get("course_id", "") if "CourseDirectory" in config else ""
+    return default_db_url(root, config), course_id
+
+
+def build_report(root: Path, patterns: list[str], options: ReportOptions | None = None) -> ClassReport:
+    """Everything the report shows, for the assignments of the gradebook matching ``patterns``.
+
+    Raises
+    ------
+    LookupError
+        No gradebook at the URL, or no assignment matches.
+    """
+    options = options or ReportOptions()
+    root = Path(root).resolve()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    default_url, course_id = _default_db(root)
+    db_url = options.db_url or default_url
+    with open_gradebook(db_url, course_id) as gb:
+        assignments = matching_assignments(gb, patterns)
+        if not assignments:
+            raise LookupError(f"no assignment of the gradebook matches {' '.join(patterns)}")
+        structures = {a: read_structure(gb, a) for a in assignments}
+        submissions = {a: read_submissions(gb, a, root) for a in assignments}
+    timings["gradebook"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    _STRUCTURES.clear()
+    _STRUCTURES.update(structures)
+    jobs = [(s.student, a, notebook, str(root / "autograded" / s.student / a / f"{notebook}.ipynb"))
+            for a in assignments for s in submissions[a] if s.has_autograded_notebook
+            for notebook in structures[a].notebooks]
+    messages: dict[str, dict[str, dict[str, str]]] = {a: {} for a in assignments}
+    code: dict[str, dict[str, list[str]]] = {a: {} for a in assignments}
+    timeouts: dict[tuple[str, str], list[str]] = {}
+    for student, assignment, _notebook, digest in _digests(jobs, options):
+        messages[assignment].setdefault(student, {}).update(digest.messages)
+        code[assignment].setdefault(student, []).append(digest.code)
+        if digest.timeouts:
+            timeouts.setdefault((student, assignment), []).extend(digest.timeouts)
+    timings["autograded notebooks"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    cell_order = {a: list(structures[a].grade_cells) for a in assignments}
+    failures = []
+    for a in assignments:
+        graded = [s for s in submissions[a] if s.graded]
+        failures += cell_failures(a, cell_order[a], structures[a].grade_cells, graded, messages[a])
+    timings["failures"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    pairs, notes_on_similarity = [], []
+    for a in tqdm(assignments, desc="comparing code", unit="assignment", disable=not options.progress,
+                  leave=False):
+        documents = {student: "\n".join(pieces) for student, pieces in code[a].items()}
+        found, screened_out = similar_pairs(a, documents, list(structures[a].given_code.values()),
+                                            options.threshold)
+        pairs += found
+        if screened_out:
+            notes_on_similarity.append(f"{a}: {screened_out} candidate pairs beyond the {MAX_PAIRS} most "
+                                       f"similar were not compared")
+    timings["similarity"] = time.perf_counter() - started
+
+    logs = read_grading_logs(options.grading_logs)
+    all_submissions = [s for a in assignments for s in submissions[a]]
+    return ClassReport(
+        assignments=assignments,
+        submissions=all_submissions,
+        cell_order=cell_order,
+        failures=failures,
+        similar_pairs=pairs,
+        similarity_threshold=options.threshold,
+        similarity_note="; ".join(notes_on_similarity),
+        notes=grader_notes(all_submissions, timeouts, logs),
+        slowest=slowest(logs),
+        created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        source=_safe_url(db_url),
+        timings=timings,
+    )
+
+
+def _safe_url(db_url: str) -> str:
+    """The gradebook URL without its password (it goes into a file others may read)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
