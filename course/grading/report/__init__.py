@@ -27,9 +27,8 @@ output
     The HTML, CSV and JSON files.
 build
     Runs the stages; ``cli`` is the command line.
+
+Nothing is imported here, so that ``course --help`` does not load nbformat,
+matplotlib and copydetect: use ``course.grading.report.build.build_report``
+and ``course.grading.report.output.write_report_files``.
 """
-
-from course.grading.report.build import ReportOptions, build_report
-from course.grading.report.output import write_report_files
-
-__all__ = ["ReportOptions", "build_report", "write_report_files"]

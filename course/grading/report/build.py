@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from course.grading.report.autograded import NotebookDigest, digest_notebook
+from course.grading.report.autograded import digest_notebook
 from course.grading.report.failures import cell_failures
 from course.grading.report.gradebook_reader import (
     AssignmentStructure,
@@ -22,12 +22,19 @@ from course.grading.report.gradebook_reader import (
 )
 from course.grading.report.models import ClassReport
 from course.grading.report.notes import grader_notes, read_grading_logs, slowest
-from course.grading.report.similarity import DEFAULT_THRESHOLD, MAX_PAIRS, similar_pairs
+from course.grading.report.similarity import (
+    COMMON_SHARE,
+    DEFAULT_THRESHOLD,
+    MAX_PAIRS,
+    boilerplate_hashes,
+    fingerprint,
+    similar_pairs,
+)
 
 __all__ = ["ReportOptions", "build_report"]
 
-# below this many notebooks a pool of processes costs more than it saves
-PARALLEL_FROM = 200
+# below this many submissions a pool of processes costs more than it saves
+PARALLEL_FROM = 100
 
 
 @dataclass
@@ -43,29 +50,36 @@ class ReportOptions:
 
 # Set before the pool forks, so workers inherit them instead of receiving them with every task.
 _STRUCTURES: dict[str, AssignmentStructure] = {}
+_BOILERPLATE: dict[str, object] = {}
 
 
-def _digest(job: tuple[str, str, str, str]) -> tuple[str, str, str, NotebookDigest]:
-    student, assignment, notebook, path = job
+def _read_submission(job: tuple[str, str, str]):
+    """Digest every notebook of one submission and fingerprint the student's own code.
+
+    Runs in a worker forked from the report's process: a forked worker keeps
+    its parent's string-hash seed, and copydetect's fingerprints are Python
+    string hashes, so fingerprints made in different workers compare.
+    """
+    student, assignment, folder = job
     structure = _STRUCTURES[assignment]
-    return student, assignment, notebook, digest_notebook(Path(path), notebook, structure.given_code,
-                                                         structure.hidden_lines)
+    digests = [digest_notebook(Path(folder) / f"{notebook}.ipynb", notebook, structure.given_code,
+                               structure.hidden_lines) for notebook in structure.notebooks]
+    code = "\n".join(d.code for d in digests if d.code)
+    return student, assignment, digests, fingerprint(code, student, _BOILERPLATE[assignment])
 
 
-def _digests(jobs: list[tuple[str, str, str, str]], options: ReportOptions):
-    bar = tqdm(total=len(jobs), desc="reading autograded notebooks", unit="nb", disable=not options.progress,
-               leave=False)
+def _read_submissions(jobs: list[tuple[str, str, str]], options: ReportOptions):
+    bar = tqdm(total=len(jobs), desc="reading autograded notebooks", unit="submission",
+               disable=not options.progress, leave=False)
     try:
         if options.processes > 1 and len(jobs) >= PARALLEL_FROM:
-            # fork: workers share this process's string-hash seed, and copydetect's fingerprints are
-            # Python hashes, so code is fingerprinted here, in one process, never in the workers
             with multiprocessing.get_context("fork").Pool(options.processes) as pool:
-                for result in pool.imap_unordered(_digest, jobs, chunksize=32):
+                for result in pool.imap_unordered(_read_submission, jobs, chunksize=16):
                     bar.update()
                     yield result
         else:
             for job in jobs:
-                result = _digest(job)
+                result = _read_submission(job)
                 bar.update()
                 yield result
     finally:
@@ -105,17 +119,19 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
     started = time.perf_counter()
     _STRUCTURES.clear()
     _STRUCTURES.update(structures)
-    jobs = [(s.student, a, notebook, str(root / "autograded" / s.student / a / f"{notebook}.ipynb"))
-            for a in assignments for s in submissions[a] if s.has_autograded_notebook
-            for notebook in structures[a].notebooks]
+    _BOILERPLATE.clear()
+    _BOILERPLATE.update({a: boilerplate_hashes(list(structures[a].given_code.values())) for a in assignments})
+    jobs = [(s.student, a, str(root / "autograded" / s.student / a))
+            for a in assignments for s in submissions[a] if s.has_autograded_notebook]
     messages: dict[str, dict[str, dict[str, str]]] = {a: {} for a in assignments}
-    code: dict[str, dict[str, list[str]]] = {a: {} for a in assignments}
+    prints: dict[str, dict] = {a: {} for a in assignments}
     timeouts: dict[tuple[str, str], list[str]] = {}
-    for student, assignment, _notebook, digest in _digests(jobs, options):
-        messages[assignment].setdefault(student, {}).update(digest.messages)
-        code[assignment].setdefault(student, []).append(digest.code)
-        if digest.timeouts:
-            timeouts.setdefault((student, assignment), []).extend(digest.timeouts)
+    for student, assignment, digests, print_ in _read_submissions(jobs, options):
+        for digest in digests:
+            messages[assignment].setdefault(student, {}).update(digest.messages)
+            if digest.timeouts:
+                timeouts.setdefault((student, assignment), []).extend(digest.timeouts)
+        prints[assignment][student] = print_
     timings["autograded notebooks"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -130,10 +146,11 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
     pairs, notes_on_similarity = [], []
     for a in tqdm(assignments, desc="comparing code", unit="assignment", disable=not options.progress,
                   leave=False):
-        documents = {student: "\n".join(pieces) for student, pieces in code[a].items()}
-        found, screened_out = similar_pairs(a, documents, list(structures[a].given_code.values()),
-                                            options.threshold)
+        found, screened_out, common = similar_pairs(a, prints[a], options.threshold)
         pairs += found
+        if common:
+            notes_on_similarity.append(f"{a}: {common} fingerprints held by more than {COMMON_SHARE:.0%} "
+                                       f"of the class ignored")
         if screened_out:
             notes_on_similarity.append(f"{a}: {screened_out} candidate pairs beyond the {MAX_PAIRS} most "
                                        f"similar were not compared")

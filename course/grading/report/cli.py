@@ -13,8 +13,6 @@ __all__ = ["add_report_parser", "report_main"]
 
 def add_report_parser(commands) -> None:
     """Add ``report`` to the ``course`` command's subparsers."""
-    from course.grading.report.similarity import DEFAULT_THRESHOLD
-
     report = commands.add_parser(
         "report", help="a class report of graded assignments: scores, failing tests, similar code, flags",
         description="Read the gradebook and autograded/ (run from the course root) and write a "
@@ -28,9 +26,9 @@ def add_report_parser(commands) -> None:
     report.add_argument("--grading-log", action="append", default=[], type=Path, metavar="FILE",
                         help="a JSON file written by `course grade --report FILE`: reasons for flags and "
                              "failures, and grading times (repeatable)")
-    report.add_argument("--similarity", type=float, default=DEFAULT_THRESHOLD, metavar="SHARE",
-                        help=f"report pairs whose smaller share of matching code reaches this "
-                             f"(default {DEFAULT_THRESHOLD})")
+    report.add_argument("--similarity", type=float, default=None, metavar="SHARE",
+                        help="report pairs whose smaller share of matching code reaches this "
+                             "(default 0.5, tuned on the course's own answers: docs/report.md)")
     report.add_argument("--processes", type=int, default=None,
                         help="processes reading autograded notebooks (default: CPU count)")
     report.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -39,11 +37,16 @@ def add_report_parser(commands) -> None:
 
 def report_main(args: argparse.Namespace) -> int:
     """Build and write the report; exit status 0, or 2 when nothing could be read."""
-    from course.grading.report import ReportOptions, build_report, write_report_files
+    from course.grading.nbgrader_main import skip_slow_optional_imports
+
+    skip_slow_optional_imports()
+    from course.grading.report.build import ReportOptions, build_report
+    from course.grading.report.output import write_report_files
 
     root = Path(args.root).resolve()
-    options = ReportOptions(db_url=args.db, grading_logs=args.grading_log, threshold=args.similarity,
-                            progress=not args.no_progress)
+    options = ReportOptions(db_url=args.db, grading_logs=args.grading_log, progress=not args.no_progress)
+    if args.similarity is not None:
+        options.threshold = args.similarity
     if args.processes:
         options.processes = args.processes
     started = time.perf_counter()

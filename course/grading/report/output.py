@@ -17,7 +17,8 @@ from course.grading.report.models import ClassReport, SimilarPair
 
 __all__ = ["score_summary", "write_report_files"]
 
-# side-by-side code is shown for this many pairs; the CSV and JSON list them all
+# the HTML lists this many pairs, side-by-side code for the first PAIRS_SHOWN; the CSV and JSON hold all
+PAIRS_LISTED = 200
 PAIRS_SHOWN = 40
 GROUPS_SHOWN = 8
 
@@ -167,8 +168,8 @@ def _html(report: ClassReport, per_assignment: list[dict], per_cell: list[dict])
             groups += f"<div class='meta'>+{len(cell.groups) - GROUPS_SHOWN} more (failures.csv)</div>"
         parts.append(f"<tr><td>{_e(cell.assignment)}</td><td><code>{_e(cell.cell)}</code></td>"
                      f"<td class='num'>{cell.failed}/{cell.submissions}</td><td><span class='bar'><span "
-                     f"style='width:{cell.failure_rate * 100:.0f}%'></span></span> {cell.failure_rate:.0%}</td>"
-                     f"<td>{groups}</td></tr>")
+                     f"style='width:{cell.failure_rate * 100:.0f}%'></span></span> "
+                     f"{cell.failure_rate:.0%}</td><td>{groups}</td></tr>")
     parts.append("</table>")
 
     parts.append(f"<h2 id='similar'>3. Submissions that look alike</h2><p class='meta'>The code students "
@@ -180,10 +181,15 @@ def _html(report: ClassReport, per_assignment: list[dict], per_cell: list[dict])
         parts.append(f"<p class='meta'>{_e(report.similarity_note)}</p>")
     if report.similar_pairs:
         parts.append("<table><tr><th>assignment</th><th>student</th><th>student</th><th>similarity</th></tr>")
-        for pair in report.similar_pairs:
+        for pair in report.similar_pairs[:PAIRS_LISTED]:
             parts.append(f"<tr><td>{_e(pair.assignment)}</td><td>{_e(pair.student_a)}</td>"
                          f"<td>{_e(pair.student_b)}</td><td class='num'>{pair.similarity:.0%}</td></tr>")
         parts.append("</table>")
+        if len(report.similar_pairs) > PAIRS_LISTED:
+            parts.append(f"<p class='meta'>{len(report.similar_pairs) - PAIRS_LISTED} more pairs in "
+                         "similar_pairs.csv.</p>")
+        if len(report.similar_pairs) > PAIRS_SHOWN:
+            parts.append(f"<p class='meta'>Code side by side for the {PAIRS_SHOWN} most similar pairs.</p>")
         parts += [_pair_html(pair) for pair in report.similar_pairs[:PAIRS_SHOWN]]
     else:
         parts.append("<p>No pair reaches the threshold.</p>")
@@ -232,7 +238,8 @@ def write_report_files(report: ClassReport, folder: Path) -> dict[str, Path]:
         for s in report.submissions for c in s.cells])
     _write_csv(paths["failures.csv"], [
         {"assignment": c.assignment, "cell": c.cell, "submissions": c.submissions, "failed": c.failed,
-         "failure_rate": round(c.failure_rate, 4), "count": g.count, "message": g.message, "example": g.example}
+         "failure_rate": round(c.failure_rate, 4), "count": g.count, "message": g.message,
+         "example": g.example}
         for c in report.failures for g in c.groups])
     _write_csv(paths["similar_pairs.csv"], [
         {"assignment": p.assignment, "student_a": p.student_a, "student_b": p.student_b,

@@ -6,7 +6,8 @@ solution cells with the given lines removed (:func:`own_code`). copydetect
 identifier by one symbol per token type, so renamed variables and functions
 do not change a fingerprint; a fingerprint is a set, so reordered functions
 keep theirs. The given code's fingerprints are subtracted as copydetect's
-boilerplate.
+boilerplate, and so are those that a large share of the class holds (MOSS's
+``-m``: the obvious answer is not evidence of copying).
 
 A pair is reported when both students' *smaller* share of code found in
 the other one reaches the threshold (default :data:`DEFAULT_THRESHOLD`).
@@ -23,29 +24,153 @@ on the pairs that can reach the threshold.
 
 from __future__ import annotations
 
+import builtins
 import io
+import keyword
+import tokenize
 
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
+from copydetect.utils import get_token_coverage
 
 from course.grading.report.models import SimilarPair
 
-__all__ = ["DEFAULT_THRESHOLD", "NOISE_CHARS", "GUARANTEE_CHARS", "fingerprint", "similar_pairs",
-           "compare", "MAX_PAIRS"]
+__all__ = ["DEFAULT_THRESHOLD", "NOISE_CHARS", "GUARANTEE_CHARS", "fingerprint", "boilerplate_hashes",
+           "drop_common", "similar_pairs", "compare", "MAX_PAIRS"]
 
 # k-grams of the filtered code (identifiers are one character "V"/"F", whitespace is gone): 25 characters
 # are about one line of numpy, so a single shared line such as `V=V.V(V,0)` never counts on its own
 NOISE_CHARS = 25
 GUARANTEE_CHARS = 30
 DEFAULT_THRESHOLD = 0.5
+# fingerprints held by more than this share of a class (and more than COMMON_MIN submissions) are ignored
+COMMON_SHARE = 0.2
+COMMON_MIN = 10
 # at most this many candidate pairs per assignment get copydetect's exact comparison (most similar first)
 MAX_PAIRS = 2000
 
 
+_KEPT_NAMES = frozenset(dir(builtins)) | {"self", "cls"}
+_DROPPED = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENCODING, tokenize.ENDMARKER}
+
+
+def filter_python(code: str) -> tuple[str, np.ndarray]:
+    r"""copydetect's token filter for Python, with the standard library's tokenizer.
+
+    The same output as ``copydetect.utils.filter_code(code, "x.py")`` except
+    inside f-strings and escapes: a variable or attribute becomes ``V``, a
+    name after ``def`` ``F``, after ``class`` ``O``, a string's body ``S``;
+    keywords, builtins, module names of imports, numbers and operators stay;
+    whitespace and comments go. The offsets map positions of the filtered
+    text back to ``code`` as copydetect's do. pygments' lexer, which copydetect
+    uses, took 7 times longer, most of a large class's report.
+
+    Indentation is dropped before tokenizing, because a student's own code
+    (given lines removed) is often no longer validly indented, and the
+    filtered text has no indentation anyway.
+
+    Raises
+    ------
+    tokenize.TokenError, SyntaxError
+        When ``code`` does not tokenize (the caller falls back to copydetect's filter).
+
+    Examples
+    --------
+    >>> filter_python("def relu(x):\n    out = np.maximum(x, 0)  # clip\n    return out")[0]
+    'defF(V):V=V.V(V,0)returnV'
+    """
+    raw_lines = code.splitlines(keepends=True)
+    line_starts, indents = [0], []
+    for line in raw_lines:
+        line_starts.append(line_starts[-1] + len(line))
+        indents.append(len(line) - len(line.lstrip(" \t")))
+    indents.append(0)
+    flat = "".join(line[indent:] for line, indent in zip(raw_lines, indents, strict=False))
+
+    def position(row: int, column: int) -> int:
+        return line_starts[row - 1] + indents[row - 1] + column
+
+    pieces: list[str] = []
+    length = removed = 0
+    offsets = [[0, 0]]
+    previous_end = 0
+    previous = ""
+    importing = ""  # "module": names are kept (as pygments' Name.Namespace); "names": after from-import
+
+    def emit(text: str, symbol: str | None, span: int) -> None:
+        nonlocal length, removed
+        if symbol is None:
+            pieces.append(text)
+            length += len(text)
+        else:
+            pieces.append(symbol)
+            length += 1
+            offsets.append([length - 1, removed])
+            removed += span - 1
+
+    for token in tokenize.generate_tokens(io.StringIO(flat).readline):
+        start, end = position(*token.start), position(*token.end)
+        if start > previous_end:  # whitespace between tokens, indentation included
+            offsets.append([length - 1, removed])
+            removed += start - previous_end
+        previous_end = max(previous_end, end)
+        text = token.string
+        if token.type in _DROPPED or not text:
+            if end > start:
+                offsets.append([length - 1, removed])
+                removed += end - start
+            if token.type == tokenize.NEWLINE:
+                importing = ""
+            continue
+        if token.type == tokenize.STRING:
+            _emit_string(text, end - start, emit)
+        elif token.type == tokenize.NAME and keyword.iskeyword(text):
+            if text in ("import", "from"):
+                importing = "names" if (text == "import" and importing == "module") else "module"
+            emit(text, None, end - start)
+        elif token.type == tokenize.NAME and importing != "module" and (
+                text not in _KEPT_NAMES or previous == "."):
+            emit(text, "F" if previous == "def" else "O" if previous == "class" else "V", end - start)
+        else:
+            emit(text, None, end - start)
+        previous = text
+    return "".join(pieces), np.array(offsets)
+
+
+def _emit_string(text: str, span: int, emit) -> None:
+    """A string literal as pygments splits it: a triple-quoted one ``S``, else ``S"S"`` (prefix, quotes, body).
+
+    ``span`` is its length in the original code (a multi-line string lost its lines' indentation).
+    """
+    body_start = len(text) - len(text.lstrip("rRbBuUfF"))
+    if text[body_start:body_start + 3] in ('"""', "'''"):
+        emit(text, "S", span)
+        return
+    if body_start:
+        emit(text[:body_start], "S", body_start)
+    emit('"', None, 1)
+    if span - body_start > 2:
+        emit(text[body_start + 1:-1], "S", span - body_start - 2)
+    emit('"', None, 1)
+
+
 def fingerprint(code: str, name: str, boilerplate=None) -> CodeFingerprint:
-    """copydetect's fingerprint of Python ``code`` (``name`` only labels it)."""
-    return CodeFingerprint(f"{name}.py", NOISE_CHARS, GUARANTEE_CHARS - NOISE_CHARS + 1,
-                           boilerplate=boilerplate, language="python", fp=io.StringIO(code))
+    """copydetect's fingerprint of Python ``code`` (``name`` only labels it).
+
+    Filtered with :func:`filter_python`; code that does not tokenize is
+    filtered by copydetect itself (pygments copes with anything).
+    """
+    window = GUARANTEE_CHARS - NOISE_CHARS + 1
+    try:
+        filtered, offsets = filter_python(code)
+    except (tokenize.TokenError, SyntaxError):
+        return CodeFingerprint(f"{name}.py", NOISE_CHARS, window, boilerplate=boilerplate, language="python",
+                               fp=io.StringIO(code))
+    result = CodeFingerprint(f"{name}.py", NOISE_CHARS, window, boilerplate=boilerplate, filter=False,
+                             fp=io.StringIO(filtered))
+    result.raw_code, result.offsets = code, offsets
+    return result
 
 
 def boilerplate_hashes(given_code: list[str]) -> np.ndarray:
@@ -104,16 +229,40 @@ def _shared_counts(hash_sets: list[set[int]]) -> np.ndarray:
     return counts
 
 
-def similar_pairs(assignment: str, codes: dict[str, str], given_code: list[str],
-                  threshold: float = DEFAULT_THRESHOLD) -> tuple[list[SimilarPair], int]:
+def drop_common(prints: dict[str, CodeFingerprint]) -> int:
+    """Forget the fingerprints that many submissions hold; returns how many were dropped.
+
+    MOSS's ``-m``: what more than :data:`COMMON_SHARE` of a large class wrote
+    (at least :data:`COMMON_MIN` submissions) is the obvious answer, not a
+    copy. In a class of ten nothing is dropped, so a code that three of them
+    share stays visible.
+    """
+    held: dict[int, int] = {}
+    for fp in prints.values():
+        for h in fp.hashes:
+            held[h] = held.get(h, 0) + 1
+    limit = max(COMMON_MIN, COMMON_SHARE * len(prints))
+    common = {h for h, n in held.items() if n > limit}
+    if common:
+        for fp in prints.values():
+            mine = fp.hashes & common
+            if mine:
+                fp.hashes -= mine
+                for h in mine:
+                    del fp.hash_idx[h]
+                fp.token_coverage = get_token_coverage(fp.hash_idx, fp.k, len(fp.filtered_code))
+    return len(common)
+
+
+def similar_pairs(assignment: str, prints: dict[str, CodeFingerprint],
+                  threshold: float = DEFAULT_THRESHOLD) -> tuple[list[SimilarPair], int, int]:
     """Pairs of students whose own code of ``assignment`` is at least ``threshold`` alike.
 
     Parameters
     ----------
-    codes : dict
-        Student -> own code of the solution cells (given lines removed); empty strings are skipped.
-    given_code : list of str
-        The release code of the solution cells, subtracted as boilerplate.
+    prints : dict
+        Student -> :func:`fingerprint` of the own code of the solution cells (given lines removed,
+        given code as boilerplate); submissions with no own code are skipped.
 
     Returns
     -------
@@ -122,13 +271,14 @@ def similar_pairs(assignment: str, codes: dict[str, str], given_code: list[str],
     screened_out : int
         Candidate pairs beyond :data:`MAX_PAIRS` that were not compared (0 unless a class is
         mostly one code).
+    common : int
+        Fingerprints ignored because much of the class holds them (:func:`drop_common`).
     """
-    boilerplate = boilerplate_hashes(given_code)
-    students = sorted(s for s, code in codes.items() if code.strip())
-    prints = {s: fingerprint(codes[s], s, boilerplate) for s in students}
+    common = drop_common(prints)
+    students = sorted(s for s, fp in prints.items() if fp.hashes)
     sizes = np.array([max(len(prints[s].hashes), 1) for s in students], dtype=np.float32)
     if len(students) < 2:
-        return [], 0
+        return [], 0, common
     shared = _shared_counts([prints[s].hashes for s in students])
     # the share of fingerprints is a close estimate of copydetect's share of tokens; screen generously
     estimate = np.minimum(shared / sizes[:, None], shared / sizes[None, :])
@@ -142,4 +292,4 @@ def similar_pairs(assignment: str, codes: dict[str, str], given_code: list[str],
         if pair.similarity >= threshold:
             pairs.append(pair)
     pairs.sort(key=lambda p: (-p.similarity, p.student_a, p.student_b))
-    return pairs, screened_out
+    return pairs, screened_out, common
