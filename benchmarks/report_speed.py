@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nbgrader.api import (  # noqa: E402
-    Gradebook,
     Grade,
+    Gradebook,
     Student,
     SubmittedAssignment,
     SubmittedNotebook,

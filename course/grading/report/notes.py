@@ -44,7 +44,7 @@ def _reasons_from_log(row: dict) -> list[str]:
 
 
 def grader_notes(submissions: list[Submission], timeouts: dict[tuple[str, str], list[str]],
-                 logs: dict[tuple[str, str], dict]) -> list[GraderNote]:
+                 logs: dict[tuple[str, str], dict], assignments: list[str]) -> list[GraderNote]:
     """Every submission not graded or flagged, with what is known of the reason; not graded first.
 
     A submission that only a grading log knows (nbgrader never created it in
@@ -76,7 +76,7 @@ def grader_notes(submissions: list[Submission], timeouts: dict[tuple[str, str], 
             notes.append(GraderNote(submission.student, submission.assignment, status, reasons,
                                     row.get("seconds")))
     for key, row in logs.items():
-        if key not in known and (row.get("status") != "graded" or row.get("flags")):
+        if key not in known and key[1] in assignments:
             notes.append(GraderNote(key[0], key[1], "not graded", _reasons_from_log(row) or ["not graded"],
                                     row.get("seconds")))
     order = {"not graded": 0, "flagged": 1, "cell timeout": 2}
@@ -84,9 +84,10 @@ def grader_notes(submissions: list[Submission], timeouts: dict[tuple[str, str], 
     return notes
 
 
-def slowest(logs: dict[tuple[str, str], dict], count: int = 10) -> list[GraderNote]:
-    """The ``count`` submissions that took longest to grade, from the grading logs."""
-    timed = [row for row in logs.values() if row.get("seconds") is not None]
+def slowest(logs: dict[tuple[str, str], dict], assignments: list[str], count: int = 10) -> list[GraderNote]:
+    """The ``count`` submissions of ``assignments`` that took longest to grade, from the grading logs."""
+    timed = [row for row in logs.values()
+             if row.get("seconds") is not None and row["assignment"] in assignments]
     timed.sort(key=lambda row: -row["seconds"])
     return [GraderNote(row["student"], row["assignment"], row.get("status") or "?",
                        [f"worker {row['worker']}"] if row.get("worker") else [], row["seconds"])
