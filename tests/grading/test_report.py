@@ -40,7 +40,7 @@ from tests.report_class import disguised, solutions, with_entry
 from tests.test_nbgrader_pipeline import _hidden_lines
 
 ASSIGNMENTS = [corpus.ASSIGNMENT, corpus.OTHER]
-SCREENSHOT = ROOT / "docs" / "screenshots" / "class-report.png"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def _notebook(course: Path, assignment: str, cells: dict[str, str]):
@@ -218,8 +218,12 @@ def test_the_html_report_renders_offline_in_chromium(report_run, chromium):
         assert not external, f"the report made network requests: {external[:5]}"
         artifacts = ROOT / "test-artifacts" / "report"
         artifacts.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(artifacts / "class-report.png"))
-        if os.environ.get("COURSE_UPDATE_SCREENSHOTS"):
-            page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(artifacts / "class-report-top.png"))
+        for section, name in (("failures", "class-report.png"), ("similar", "class-report-similar.png")):
+            top = page.evaluate(f"document.getElementById('{section}').getBoundingClientRect().top + scrollY")
+            clip = {"x": 0, "y": top - 12, "width": 1280, "height": 1000}
+            page.screenshot(path=str(artifacts / name), clip=clip, full_page=True)
+            if os.environ.get("COURSE_UPDATE_SCREENSHOTS"):  # the pictures of docs/report.md and the README
+                shutil.copy(artifacts / name, SCREENSHOTS / name)
     finally:
         context.close()

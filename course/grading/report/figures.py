@@ -17,10 +17,10 @@ def score_histogram(scores: list[float], max_score: float, title: str, width: fl
                     height: float = 2.4) -> str:
     """A histogram of ``scores`` on ``[0, max_score]`` as a ``data:image/png;base64,...`` URI.
 
-    Bins are one point wide (half a point when the maximum is 4 or less), so a
-    histogram of a 2-point cell shows 0, 1 and 2 as separate bars.
+    Bins are one point wide (wider above 20 points), centred on whole
+    points, so a 2-point cell shows 0, 1 and 2 as separate bars.
     """
-    step = 0.5 if max_score <= 4 else max(1.0, round(max_score / 20))
+    step = max(1.0, round(max_score / 20))
     edges = [i * step - step / 2 for i in range(int(max_score / step) + 2)]
     figure, axes = plt.subplots(figsize=(width, height), dpi=90)
     try:
@@ -30,6 +30,7 @@ def score_histogram(scores: list[float], max_score: float, title: str, width: fl
         axes.set_ylabel("submissions")
         axes.set_title(title, fontsize=10)
         axes.yaxis.get_major_locator().set_params(integer=True)
+        axes.xaxis.get_major_locator().set_params(integer=True)
         figure.tight_layout()
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png")

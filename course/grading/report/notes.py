@@ -30,7 +30,7 @@ def _reasons_from_log(row: dict) -> list[str]:
     reasons = []
     if row.get("status") and row["status"] != "graded":
         reasons.append(f"{row['status']}: {row.get('reason') or 'no reason recorded'}")
-    if row.get("record_error"):
+    if row.get("record_error") and row.get("status") == "graded":
         reasons.append("recording failed: " + row["record_error"].strip().splitlines()[-1])
     for flag in row.get("flags") or []:
         where = f" ({flag['cell']}:{flag['line']})" if flag.get("cell") else ""

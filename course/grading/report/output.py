@@ -93,7 +93,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .bar span{display:block;height:100%;background:#c0392b}
 code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em}
 .msg{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.85em;white-space:pre-wrap}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:.6em}
+.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:.6em}
 .pair pre{margin:0;border:1px solid #d5d9e0;padding:.4em;overflow-x:auto;max-height:28em;background:#fafbfc}
 .pair .hit{background:#fde2a6;display:block}
 .pair .line{display:block}
