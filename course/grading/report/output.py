@@ -229,6 +229,9 @@ def write_report_files(report: ClassReport, folder: Path) -> dict[str, Path]:
         "similar_pairs.csv", "review.csv")}
     paths["report.html"].write_text(_html(report, per_assignment, per_cell), encoding="utf-8")
     data = report.as_json() | {"assignment_summary": per_assignment, "cell_summary": per_cell}
+    # the code of every pair of a large class would be most of the file; the HTML shows the first ones
+    for pair in data["similar_pairs"][PAIRS_SHOWN:]:
+        pair.update(code_a=None, code_b=None, matched_lines_a=None, matched_lines_b=None)
     paths["report.json"].write_text(json.dumps(data, indent=1), encoding="utf-8")
     _write_csv(paths["assignments.csv"], per_assignment)
     _write_csv(paths["cells.csv"], per_cell)
