@@ -54,12 +54,7 @@ _BOILERPLATE: dict[str, object] = {}
 
 
 def _read_submission(job: tuple[str, str, str]):
-    """Digest every notebook of one submission and fingerprint the student's own code.
-
-    Runs in a worker forked from the report's process: a forked worker keeps
-    its parent's string-hash seed, and copydetect's fingerprints are Python
-    string hashes, so fingerprints made in different workers compare.
-    """
+    """Digest every notebook of one submission and fingerprint the student's own code (in a worker)."""
     student, assignment, folder = job
     structure = _STRUCTURES[assignment]
     digests = [digest_notebook(Path(folder) / f"{notebook}.ipynb", notebook, structure.given_code,
@@ -73,6 +68,7 @@ def _read_submissions(jobs: list[tuple[str, str, str]], options: ReportOptions):
                disable=not options.progress, leave=False)
     try:
         if options.processes > 1 and len(jobs) >= PARALLEL_FROM:
+            # fork: the workers inherit _STRUCTURES and _BOILERPLATE instead of unpickling them per task
             with multiprocessing.get_context("fork").Pool(options.processes) as pool:
                 for result in pool.imap_unordered(_read_submission, jobs, chunksize=16):
                     bar.update()

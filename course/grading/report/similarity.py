@@ -1,13 +1,18 @@
 """Which submissions look alike beyond what the release notebook gives everyone.
 
 Each submission of an assignment becomes one document: the code of its
-solution cells with the given lines removed (:func:`own_code`). copydetect
-(MOSS's winnowing) fingerprints it after its tokenizer has replaced every
-identifier by one symbol per token type, so renamed variables and functions
-do not change a fingerprint; a fingerprint is a set, so reordered functions
-keep theirs. The given code's fingerprints are subtracted as copydetect's
-boilerplate, and so are those that a large share of the class holds (MOSS's
-``-m``: the obvious answer is not evidence of copying).
+solution cells with the given lines removed (:func:`own_code`). It is
+fingerprinted the way copydetect (MOSS's winnowing) does it, after a filter
+that replaces every identifier by one symbol per token type, so renamed
+variables and functions do not change a fingerprint; fingerprints are a set,
+so reordered functions keep theirs. Two things differ from copydetect's own
+``CodeFingerprint``, for speed and reproducibility: the filter
+(:func:`filter_python`, the same output without pygments) and the k-gram
+hash (CRC-32, not Python's per-process salted ``hash``). copydetect's
+``winnow`` and ``compare_files`` do the rest. The given code's fingerprints
+are subtracted as copydetect's boilerplate, and so are those that a large
+share of the class holds (MOSS's ``-m``: the obvious answer is not evidence
+of copying).
 
 A pair is reported when both students' *smaller* share of code found in
 the other one reaches the threshold (default :data:`DEFAULT_THRESHOLD`).
@@ -25,12 +30,13 @@ on the pairs that can reach the threshold.
 from __future__ import annotations
 
 import builtins
-import io
 import keyword
 import re
+import zlib
 
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
+from copydetect.utils import get_token_coverage, winnow
 
 from course.grading.report.models import SimilarPair
 
@@ -136,13 +142,48 @@ def filter_python(code: str) -> tuple[str, np.ndarray]:
     return "".join(pieces), np.array(offsets)
 
 
-def fingerprint(code: str, name: str, boilerplate=None,
+def _kgram_hashes(filtered: str) -> np.ndarray:
+    """CRC-32 of every k-gram: the same in every process and every run, unlike Python's ``hash``,
+    which copydetect uses and which is salted per process (shares would differ from run to run)."""
+    data = filtered.encode("ascii", "replace")
+    return np.array([zlib.crc32(data[i:i + NOISE_CHARS]) for i in range(len(data) - NOISE_CHARS + 1)],
+                    dtype=np.int64)
+
+
+def fingerprint(code: str, name: str, boilerplate: np.ndarray | None = None,
                 window: int = GUARANTEE_CHARS - NOISE_CHARS + 1) -> CodeFingerprint:
-    """copydetect's fingerprint of Python ``code`` (``name`` labels it), filtered by :func:`filter_python`."""
+    """copydetect's fingerprint of Python ``code``: :func:`filter_python`, k-grams, winnowing.
+
+    What ``copydetect.CodeFingerprint`` computes, with stable k-gram hashes
+    (:func:`_kgram_hashes`), so it compares with copydetect's ``compare_files``.
+
+    Parameters
+    ----------
+    code : str
+        The student's own code.
+    name : str
+        A label (copydetect's file name).
+    boilerplate : ndarray of int64, optional
+        Hashes to leave out (:func:`boilerplate_hashes`).
+    window : int
+        Winnowing window; 1 keeps every k-gram.
+    """
     filtered, offsets = filter_python(code)
-    result = CodeFingerprint(f"{name}.py", NOISE_CHARS, window, boilerplate=boilerplate, filter=False,
-                             fp=io.StringIO(filtered))
-    result.raw_code, result.offsets = code, offsets
+    hashes = _kgram_hashes(filtered)
+    if window > 1 and len(hashes):
+        hashes, positions = winnow(hashes, window, remove_duplicates=False)
+    else:
+        positions = np.arange(len(hashes))
+    if boilerplate is not None and len(boilerplate) and len(hashes):
+        keep = ~np.isin(hashes, boilerplate)
+        hashes, positions = hashes[keep], positions[keep]
+    hash_idx: dict[int, list[int]] = {}
+    for value, position in zip(hashes.tolist(), positions.tolist(), strict=True):
+        hash_idx.setdefault(value, []).append(position)
+    result = CodeFingerprint.__new__(CodeFingerprint)
+    result.filename, result.raw_code, result.filtered_code = f"{name}.py", code, filtered
+    result.offsets, result.hashes, result.hash_idx, result.k = offsets, set(hash_idx), hash_idx, NOISE_CHARS
+    result.token_coverage = get_token_coverage(hash_idx, NOISE_CHARS, len(filtered))
     return result
 
 
