@@ -30,6 +30,7 @@ from nbgrader.api import (
 )
 from nbgrader.preprocessors import ClearHiddenTests
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
 
 from course.grading.report.models import CellScore, Submission
 
@@ -56,7 +57,10 @@ def open_gradebook(db_url: str, course_id: str) -> Gradebook:
     LookupError
         When ``db_url`` holds no gradebook.
     """
-    engine = create_engine(db_url)
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        raise LookupError(f"no nbgrader gradebook at {db_url}")  # connecting would create an empty file
+    engine = create_engine(url)
     try:
         tables = inspect(engine).get_table_names()
     finally:
