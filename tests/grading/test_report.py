@@ -15,7 +15,8 @@ The class, two assignments (01_computation_graphs and 02_activations):
 Lineages: a student's code is its base's (reference, ada or bo). The report
 must list as similar exactly the pairs of one lineage, its numbers must be
 the gradebook's, and its HTML must show no hidden test and load nothing from
-the network.
+the network. Separately, a PostgreSQL gradebook (``--db``) with the reference
+and the blank student graded by plain ``nbgrader autograde``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.course_copy import reference_submission, submit
+from tests.course_copy import nbgrader, reference_submission, submit
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_env, course_grade
+from tests.grading.conftest import copy_course, course_env, course_grade, create_database
 from tests.mutation import mutants
 from tests.notebooks import ROOT, is_solution_cell, nbgrader_meta
 from tests.report_class import disguised, solutions, with_entry
@@ -184,6 +185,24 @@ def test_flagged_and_not_graded_submissions_with_reasons(report_run):
     assert "numpy-rebinding" in " ".join(notes[("patch-allclose", corpus.ASSIGNMENT)]["reasons"])
     seconds = [n["seconds"] for n in data["slowest"]]
     assert seconds and seconds == sorted(seconds, reverse=True)
+
+
+def test_report_reads_a_postgresql_gradebook(template, postgres):
+    course = copy_course(template[0], "report-postgres")
+    url = create_database(postgres, "report")
+    nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
+    for student in ("reference", "blank"):
+        nbgrader(course, "autograde", corpus.ASSIGNMENT, "--student", student, "--force", f"--db={url}")
+    process = subprocess.run(
+        [sys.executable, "-m", "course", "report", "01*", "--db", url, "--out", "pg-report", "--no-progress"],
+        cwd=course, env=course_env(), capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    data = json.loads((course / "pg-report" / "report.json").read_text())
+    with Gradebook(url, "backprop") as gb:
+        expected = {s.student_id: s.score for s in gb.assignment_submissions(corpus.ASSIGNMENT)}
+    assert {s["student"]: s["score"] for s in data["submissions"]} == expected
+    assert expected["reference"] > 0 and expected["blank"] == 0
+    assert data["source"].startswith("postgresql")
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from course.grading.report.autograded import digest_notebook
@@ -50,7 +51,7 @@ class ReportOptions:
 
 # Set before the pool forks, so workers inherit them instead of receiving them with every task.
 _STRUCTURES: dict[str, AssignmentStructure] = {}
-_BOILERPLATE: dict[str, object] = {}
+_BOILERPLATE: dict[str, np.ndarray] = {}  # assignment -> hashes of the given code
 
 
 def _read_submission(job: tuple[str, str, str]):
