@@ -1,10 +1,12 @@
-"""The ``course`` command: ``course grade`` for instructors, ``course check`` for learners.
+"""The ``course`` command: ``course grade`` and ``course report`` for instructors, ``course check``
+for learners.
 
 Usage::
 
     course grade ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--workers N]
                  [--scheduler ADDRESS] [--db URL] [--report FILE] [limits...]
     course check NOTEBOOK [--assignment ID]
+    course report ASSIGNMENT [ASSIGNMENT ...] [--db URL] [--out FOLDER] [--grading-log FILE ...]
 
 (``python -m grader ...`` is the same.) ``course grade`` runs from the
 course root; see ``docs/grading.md``. It needs the ``grading`` extra
@@ -83,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--assignment", help="assignment id (default: from the notebook's name)")
     check.add_argument("--root", type=Path, help="the course repository (default: found from here)")
     check.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
+
+    # --- course report (grader/instructor/report/) ---
+    from grader.instructor.report.cli import add_report_parser
+
+    add_report_parser(commands)
     return parser
 
 
@@ -142,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     skip_slow_optional_imports()
     if args.command == "grade":
         return _grade(args)
+    if args.command == "report":
+        from grader.instructor.report.cli import report_main
+
+        return report_main(args)
     from grader.check import check_main
 
     return check_main(args)

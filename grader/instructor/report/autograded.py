@@ -1,0 +1,99 @@
+"""What the report reads from one autograded notebook: failure messages and the student's own code.
+
+Only the error's last line (``ename: evalue``, what nbgrader's feedback
+shows) is kept from a failed cell, never its traceback, which quotes the
+test's code; a message that still quotes a hidden line is replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.utils import is_grade, is_solution
+
+__all__ = ["NotebookDigest", "digest_notebook", "own_code", "HIDDEN_MESSAGE", "CELL_HEADER"]
+
+HIDDEN_MESSAGE = "a hidden test failed (its message quotes test code, not shown)"
+CELL_HEADER = "# --- cell "
+# A message quoting a very short hidden line ("x = 1") is no leak of a test; longer ones are.
+SHORTEST_HIDDEN_LINE = 12
+
+
+@dataclass
+class NotebookDigest:
+    """What one autograded notebook contributes to the report."""
+
+    messages: dict[str, str] = field(default_factory=dict)  # grade id -> first error's last line
+    timeouts: list[str] = field(default_factory=list)  # grade ids whose cell hit the cell timeout
+    code: str = ""  # the student's own code of every solution cell, given lines removed
+    readable: bool = True
+
+
+def own_code(source: str, given: str) -> str:
+    """``source`` without the lines every student was given in ``given``.
+
+    A line is dropped when, stripped, it equals a non-blank line of the given
+    cell: the signature, the docstring, ``# YOUR CODE HERE``,
+    ``raise NotImplementedError()``. Order does not matter, so a student who
+    moves given lines around still has them removed.
+    """
+    given_lines = {line.strip() for line in given.splitlines() if line.strip()}
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() and line.strip() not in given_lines)
+
+
+def _error_line(cell, hidden_lines: set[str]) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            ename = output.get("ename") or "Error"
+            text = " ".join(f"{ename}: {output.get('evalue') or ''}".split()).rstrip(":")
+            if any(len(line) >= SHORTEST_HIDDEN_LINE and line in text for line in hidden_lines):
+                return f"{ename}: {HIDDEN_MESSAGE}"
+            return text if len(text) <= 400 else text[:397] + "..."
+    return None
+
+
+def digest_notebook(path: Path, notebook: str, given_code: dict[tuple[str, str], str],
+                    hidden_lines: set[str]) -> NotebookDigest:
+    """Failure messages, timeouts and own code of the autograded notebook at ``path``.
+
+    Parameters
+    ----------
+    path : Path
+        ``autograded/<student>/<assignment>/<notebook>.ipynb``.
+    notebook : str
+        The notebook's name in the gradebook (the file name without ``.ipynb``).
+    given_code : dict
+        ``(notebook, solution cell id) -> release code of the cell``.
+    hidden_lines : set of str
+        Stripped lines of the hidden-test regions; a message quoting one is replaced.
+    """
+    digest = NotebookDigest()
+    try:
+        # nbformat's reader parses without validating the schema (validation costs more than the
+        # rest of the report on a large class); a notebook nbgrader wrote is valid
+        nb = nbformat.reader.reads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+    except (OSError, ValueError, KeyError, nbformat.reader.NotJSONError):
+        return NotebookDigest(readable=False)
+    pieces = []
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        if is_grade(cell):
+            message = _error_line(cell, hidden_lines)
+            if message is not None:
+                digest.messages[grade_id] = message
+                if message.startswith("CellTimeoutError"):
+                    digest.timeouts.append(grade_id)
+        elif is_solution(cell):
+            mine = own_code(source, given_code.get((notebook, grade_id), ""))
+            if mine:
+                pieces.append(f"{CELL_HEADER}{grade_id}\n{mine}")
+    digest.code = "\n".join(pieces)
+    return digest
