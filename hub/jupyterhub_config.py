@@ -60,5 +60,7 @@ c.Spawner.environment = {
     "PYTHONPATH": str(ROOT / "lib"),
     "JUPYTER_CONFIG_PATH": str(ROOT / "etc" / "jupyter"),
 }
+if USERS.get("library_path"):  # the users' interpreter is a mirror of one they cannot reach
+    c.Spawner.environment["LD_LIBRARY_PATH"] = USERS["library_path"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120

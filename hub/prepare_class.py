@@ -17,10 +17,10 @@ Everything lives under ``--root`` except the users themselves:
     the exchange's place and the course id, read by every user's server (``JUPYTER_CONFIG_PATH``).
 ``lib/course/``
     a copy of the ``course`` package (no solutions in it) that every kernel imports.
-``python/``
+``python/``, ``python-base/``
     only where the course's environment runs on an interpreter that the users cannot run (pyenv under
-    ``/root``, say): a thin environment on the system's Python of the same version that reads the
-    course's environment's packages, and its commands (``jupyterhub-singleuser``, ``alembic``...).
+    ``/root``, say): a thin environment that reads the course's environment's packages and holds its
+    commands (``jupyterhub-singleuser``, ``alembic``...), on a mirror of the interpreter if need be.
 ``state/``
     root only: the hub's database and cookie secret, and ``passwords.txt``.
 ``users.json``
@@ -143,35 +143,60 @@ def prepare_course(course: Path, assignments: list[str]) -> None:
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
 
 
-def _runs_as(user: str, python: Path) -> bool:
+def _runs_as(user: str, python: Path, library_path: str = "") -> bool:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LD_LIBRARY_PATH": library_path}
     probe = subprocess.run(["runuser", "-u", user, "--", str(python), "-c", "import sys"],
-                           capture_output=True, cwd="/")
+                           capture_output=True, cwd="/", env=env)
     return probe.returncode == 0
 
 
-def users_environment(root: Path, user: str) -> Path:
-    """The ``bin/`` folder of a Python environment that ``user`` can run, holding the course's packages.
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)  # same file system: no copy, no space
+    except OSError:
+        shutil.copy2(source, destination)
 
+
+def users_environment(root: Path, user: str) -> dict:
+    """A Python environment that ``user`` can run, holding the course's packages.
+
+    Returns ``{"bin": its bin/ folder, "library_path": what LD_LIBRARY_PATH needs, or ""}``.
     That is this environment when its interpreter is readable by everyone. Otherwise ``root/python``:
-    a venv on the system's interpreter of the same version, whose site-packages adds this
+    a venv on the same interpreter (or, when even that is out of the users' reach, on a mirror of its
+    installation in ``root/python-base``, without its own site-packages), whose site-packages adds this
     environment's (a ``.pth`` file), with copies of this environment's commands and links to its
     ``share/`` and ``etc/`` (JupyterLab's front end, extensions and their settings).
     """
     environment_bin = Path(sys.executable).parent
     if _runs_as(user, environment_bin / "python"):
-        return environment_bin
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    candidates = [Path(folder) / f"python{version}" for folder in ("/usr/bin", "/usr/local/bin", "/opt/bin")]
-    system_python = next((p for p in candidates if p.is_file() and _runs_as(user, p)), None)
-    if system_python is None:
-        raise RuntimeError(
-            f"the class's users cannot run this environment's Python ({environment_bin / 'python'}), nor "
-            f"a system python{version}: install the course in an environment readable by everyone")
+        return {"bin": str(environment_bin), "library_path": ""}
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(sys.base_prefix)
+    library_path = ""
+    if not _runs_as(user, base / "bin" / version):
+        mirror = root / "python-base"
+        shutil.rmtree(mirror, ignore_errors=True)
+        shutil.copytree(base / "lib" / version, mirror / "lib" / version, copy_function=_link_or_copy,
+                        ignore=shutil.ignore_patterns("site-packages", "test", "tests", "idle_test"))
+        (mirror / "lib" / version / "site-packages").mkdir()
+        for library in base.glob("lib/libpython*"):
+            _link_or_copy(str(library), str(mirror / "lib" / library.name))
+        (mirror / "bin").mkdir()
+        _link_or_copy(str(base / "bin" / version), str(mirror / "bin" / version))
+        for folder in [mirror, *mirror.rglob("*")]:
+            if folder.is_dir():
+                folder.chmod(0o755)
+        # the interpreter looks for libpython where it was built (a RUNPATH): the mirror's comes first
+        base, library_path = mirror, str(mirror / "lib")
+        if not _runs_as(user, base / "bin" / version, library_path):
+            raise RuntimeError(f"the class's users cannot run this environment's Python ({sys.executable}) "
+                               "nor a copy of it: install the course in an environment readable by everyone")
     thin = root / "python"
     shutil.rmtree(thin, ignore_errors=True)
-    _run(str(system_python), "-m", "venv", "--without-pip", str(thin))
+    _run(str(base / "bin" / version), "-m", "venv", "--without-pip", str(thin),
+         env={**os.environ, "LD_LIBRARY_PATH": library_path})
     site_packages = sysconfig.get_paths()["purelib"]
-    (thin / "lib" / f"python{version}" / "site-packages" / "course_environment.pth").write_text(
+    (thin / "lib" / version / "site-packages" / "course_environment.pth").write_text(
         f"import site; site.addsitedir({site_packages!r})\n")
     # Jupyter finds its front end, extensions and their settings under sys.prefix: share them too.
     for shared in ("share", "etc"):
@@ -187,7 +212,7 @@ def users_environment(root: Path, user: str) -> Path:
             copy = thin / "bin" / script.name
             copy.write_bytes(f"#!{thin / 'bin' / 'python'}\n".encode() + body)
             copy.chmod(0o755)
-    return thin / "bin"
+    return {"bin": str(thin / "bin"), "library_path": library_path}
 
 
 def prepare(root: Path, students: int, assignments: list[str], prefix: str = PREFIX) -> dict:
@@ -225,7 +250,7 @@ def prepare(root: Path, students: int, assignments: list[str], prefix: str = PRE
     course_exchange.chmod(0o755)
 
     _write_json(root / "users.json", {"instructor": instructor, "students": names,
-                                      "bin": str(users_environment(root, names[0]))})
+                                      **users_environment(root, names[0])})
     passwords_file = root / "state" / "passwords.txt"
     passwords_file.write_text("".join(f"{user} {password}\n" for user, password in passwords.items()))
     passwords_file.chmod(0o600)
