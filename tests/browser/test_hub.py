@@ -175,8 +175,10 @@ def cycle(hub, browser):
                 f"{instructor.server}/api/contents/backprop/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
                 f"{instructor.server}/formgrader",
             )}
-        student2.page.goto(f"{student1.server}/lab")
-        screenshot(student2.page, "refused")
+        tab = student2.context.new_page()  # a second browser tab, as a curious student opens it
+        tab.goto(f"{student1.server}/lab")
+        screenshot(tab, "refused")
+        tab.close()
         seen["own_status"] = student2.status_of(f"{student2.server}/api/contents/{ASSIGNMENT}")
         reads = {
             "student 1's notebook": hub.home(hub.students[0]) / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
@@ -281,8 +283,9 @@ def test_the_mistake_costs_the_cells_the_harness_predicts_and_the_late_penalty_a
     raw = sum(score for score, _ in graded["cells"].values())
     assert 0 < raw < graded["max_score"]
     assert graded["timestamp"] > cycle["due"].replace(tzinfo=None)
+    # nbgrader keeps the raw score and the penalty apart; the feedback shows their difference
+    assert graded["score"] == raw
     assert graded["late_penalty"] == raw, "the late penalty (policy: zero) does not take the whole score"
-    assert graded["score"] == 0
 
 
 def test_a_deleted_graded_cell_is_restored_and_graded(hub, cycle):
@@ -297,13 +300,16 @@ def test_feedback_shows_each_student_their_score_and_diagnosis_and_no_hidden_tes
     for student in hub.students:
         text = text_of_html(cycle["feedback"][student])
         graded = _submission(hub, student)
-        assert re.search(rf"Score:\s*{graded['score']:g}(\.0)?\s*/\s*{graded['max_score']:g}", text), (
-            f"{student}'s feedback does not show the score {graded['score']}/{graded['max_score']}")
+        final = graded["score"] - graded["late_penalty"]
+        assert re.search(rf"Score:\s*{final:g}(\.0)?\s*/\s*{graded['max_score']:g}", text), (
+            f"{student}'s feedback does not show the score {final}/{graded['max_score']}")
         leaked = [line for line in hidden if line in text]
         assert not leaked, f"{student}'s feedback shows hidden test lines: {leaked[:3]}"
         assert "HIDDEN TESTS" not in text
     mistaken = text_of_html(cycle["feedback"][hub.students[1]])
     assert "Error" in mistaken, "student 2's feedback does not say what failed"
+    assert "Late submission penalty" in mistaken, "student 2's feedback does not show the late penalty"
+    assert "Late submission penalty" not in text_of_html(cycle["feedback"][hub.students[0]])
 
 
 def test_a_student_cannot_reach_another_students_or_the_instructors_files(hub, cycle):
