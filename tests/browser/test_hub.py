@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
-from tests.browser.hub import Hub, Person, hub_unavailable_reason, screenshot
+from tests.browser.hub import SHOTS, Hub, Person, hub_unavailable_reason, screenshot
 from tests.mutation import mutants, run_entry
 from tests.notebooks import (
     is_solution_cell,
@@ -64,10 +64,10 @@ def right_answers() -> dict[str, str]:
 
 
 def the_mistake():
-    """The first mutant that fails some test cells but not all: (entry, grade ids it fails)."""
+    """The first mutant that fails some test cells but not all: (entry, {grade id: reason})."""
     parts = notebook_parts(ASSIGNMENT)
     for entry in mutants(ASSIGNMENT):
-        failures = set(run_entry(entry, parts, stop_at_first_failure=False).failures)
+        failures = run_entry(entry, parts, stop_at_first_failure=False).failures
         if failures and len(failures) < len(parts.tests):
             return entry, failures
     raise LookupError(f"no mutant of {ASSIGNMENT} fails only some test cells")
@@ -107,8 +107,9 @@ def cycle(hub, browser):
     """The whole class, once; what the tests check, recorded on the way."""
     started = time.monotonic()
     seen: dict = {}
-    mistake, predicted = the_mistake()
-    seen["predicted_failures"] = predicted
+    mistake, reasons = the_mistake()
+    predicted = set(reasons)
+    seen["predicted_failures"], seen["predicted_reasons"] = predicted, reasons
     answers = right_answers()
     wrong_answers = {}
     for grade_id, answer in answers.items():  # the mutant's code follows the cell that defines its name
@@ -201,6 +202,7 @@ def cycle(hub, browser):
             cwd=hub.course, capture_output=True, text=True, timeout=1800,
             env={**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]})
         seen["grading_seconds"] = time.monotonic() - grading_started
+        (SHOTS / "course-grade.txt").write_text(seen["course_grade"].stdout + seen["course_grade"].stderr)
         # course grade runs as root: the course's files go back to the instructor, whose formgrader
         # writes the gradebook next
         subprocess.run(["chown", "-R", f"{hub.instructor}:{hub.instructor}", str(hub.course)], check=True)
@@ -224,6 +226,7 @@ def cycle(hub, browser):
             page.locator("body").wait_for()
             screenshot(page, f"feedback-student{number}")
             seen["feedback"][student.user] = page.content()
+            (SHOTS / f"feedback-student{number}.html").write_text(seen["feedback"][student.user])
             page.close()
     except Exception:
         for person in people:  # where each person was when the class broke down
@@ -307,7 +310,12 @@ def test_feedback_shows_each_student_their_score_and_diagnosis_and_no_hidden_tes
         assert not leaked, f"{student}'s feedback shows hidden test lines: {leaked[:3]}"
         assert "HIDDEN TESTS" not in text
     mistaken = text_of_html(cycle["feedback"][hub.students[1]])
-    assert "Error" in mistaken, "student 2's feedback does not say what failed"
+    for grade_id, reason in cycle["predicted_reasons"].items():
+        # the error and the array it names, as the harness saw them ("AssertionError: grads['apple']");
+        # the rest of the message may differ (the harness calls the tests outside a kernel)
+        error, message = reason.split(": ", 1)
+        diagnosis = f"{error}: {message.split()[0]}"
+        assert diagnosis in mistaken, f"student 2's feedback does not say {diagnosis!r} for {grade_id}"
     assert "Late submission penalty" in mistaken, "student 2's feedback does not show the late penalty"
     assert "Late submission penalty" not in text_of_html(cycle["feedback"][hub.students[0]])
 
