@@ -218,7 +218,8 @@ def cycle(hub, browser):
         for number, student in ((1, student1), (2, student2)):
             student.open_assignments()
             student.fetch_feedback(ASSIGNMENT)
-            screenshot(student.page, f"feedback-fetched-{number}")
+            if number == 2:
+                screenshot(student.page, "feedback-fetched")
             folder = next(f for f in student.contents(f"{ASSIGNMENT}/feedback")["content"]
                           if f["type"] == "directory")
             page = student.context.new_page()
@@ -291,10 +292,14 @@ def test_the_mistake_costs_the_cells_the_harness_predicts_and_the_late_penalty_a
     assert graded["late_penalty"] == raw, "the late penalty (policy: zero) does not take the whole score"
 
 
-def test_a_deleted_graded_cell_is_restored_and_graded(hub, cycle):
+def test_a_deleted_graded_cell_is_restored_graded_and_flagged(hub, cycle):
     graded = _submission(hub, hub.students[1])
     score, top = graded["cells"][cycle["deleted_cell"]]
     assert top > 0 and score == top, f"the deleted cell {cycle['deleted_cell']} scored {score}/{top}"
+    summary = cycle["course_grade"].stdout
+    flagged = f"{hub.students[1]} / {ASSIGNMENT}: grade-cell-deleted ({cycle['deleted_cell']}"
+    assert flagged in summary, f"course grade does not flag the deleted cell for review:\n{summary[-1500:]}"
+    assert f"{hub.students[0]} / {ASSIGNMENT}:" not in summary, "course grade flags student 1"
 
 
 def test_feedback_shows_each_student_their_score_and_diagnosis_and_no_hidden_test(hub, cycle):
