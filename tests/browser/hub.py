@@ -313,19 +313,22 @@ class Person:
 
     def formgrader_action(self, assignment: str, column: str, shot: str | None = None) -> str:
         """Click the icon in ``column`` (assign, release, collect, generate-feedback, release-feedback);
-        the log of formgrader's success dialog. A failure dialog fails the test with its log."""
+        the log of formgrader's success dialog. A failure dialog fails the test with its log. The
+        screenshot ``shot`` shows the table once the dialog is closed."""
         self.formgrader_row(assignment).locator(f"td.{column} a").click()
         dialog = self.page.locator("#success-modal, #error-modal")
         dialog.wait_for(timeout=300_000)
-        dialog.locator(".modal-footer button, button.close").first.wait_for()
-        if shot:
-            screenshot(self.page, shot)
         text = dialog.inner_text()
         failed = dialog.get_attribute("id") == "error-modal"
         dialog.locator("button[data-dismiss=modal]").last.click()
         dialog.wait_for(state="detached")
         if failed:
             raise AssertionError(f"formgrader's {column} of {assignment} failed:\n{text[-3000:]}")
+        # the row shows "Please wait..." until formgrader has read the assignment again
+        self.formgrader_row(assignment).wait_for()
+        self.page.locator("body.modal-open").wait_for(state="detached")
+        if shot:
+            screenshot(self.page, shot)
         return text
 
     def set_due_date(self, assignment: str, when: str) -> None:
