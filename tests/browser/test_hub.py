@@ -133,9 +133,10 @@ def run_the_class(hub: Hub, browser) -> dict:
         screenshot(student1.page, "assignments-fetch")
         student1.fetch(ASSIGNMENT)
         student1.submit(ASSIGNMENT)
-        path = student1.open_fetched_notebook(ASSIGNMENT)
+        student1.open_fetched_notebook(ASSIGNMENT)
         fill_todos(student1, answers)
-        student1.lab.cell_element(next(i for i, c in enumerate(student1.lab.cells()) if is_solution_cell(c)))
+        first_todo = next(i for i, c in enumerate(student1.lab.cells()) if is_solution_cell(c))
+        student1.lab.cell_element(first_todo)  # scrolled into view for the screenshot
         screenshot(student1.page, "notebook-filled")
         student1.close_notebook()
         seen["validate_right"] = student1.validate(ASSIGNMENT, shot="validate-success")
