@@ -4,6 +4,8 @@
 #   make release  regenerate release/ from source/ with nbgrader
 #   make clean-notebooks  strip outputs and editor metadata from source/
 #   make bench    run the benchmarks (figures recorded in docs/benchmarks.md)
+#   make hub      (as root) a class on JupyterHub on this machine, on loopback: docs/running-a-class.md
+#   make hub-grade ASSIGNMENT=01_computation_graphs   (as root) grade the hub's class with course grade
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -16,7 +18,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to start as root unless told; containers and cloud notebook VMs often run as root.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: course test lint release clean-notebooks env learner-env bench
+.PHONY: course test lint release clean-notebooks env learner-env bench hub hub-grade
 
 # One stamp per install: `make course` after `make test` finds the test install (a superset) and
 # installs nothing; `make test` after `make course` adds the extras.
@@ -51,6 +53,7 @@ lint: env
 test: env lint
 	bash scripts/install_grading_deps.sh
 	bash scripts/install_browser.sh
+	bash scripts/install_hub.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 release: env
@@ -61,3 +64,23 @@ clean-notebooks: env
 
 bench: env
 	$(BIN)/python benchmarks/cnn_speed.py
+
+# The demo class: users bp-instructor, bp-student1, bp-student2 (Unix users, passwords printed),
+# their homes, nbgrader's exchange and the instructor's course under HUB_ROOT; JupyterHub on
+# http://127.0.0.1:HUB_PORT until Ctrl+C.
+HUB_ROOT ?= /srv/backprop-hub
+HUB_PORT ?= 8000
+HUB_COURSE = $(HUB_ROOT)/home/bp-instructor/backprop
+
+hub: env
+	bash scripts/install_hub.sh
+	$(BIN)/python hub/prepare_class.py --root $(HUB_ROOT)
+	@echo "Open http://127.0.0.1:$(HUB_PORT)/ and log in as a user above with the password beside it"
+	@echo "(the instructor: Nbgrader -> Formgrader; students: Nbgrader -> Assignment List). Ctrl+C stops the hub."
+	BACKPROP_HUB_ROOT=$(HUB_ROOT) BACKPROP_HUB_PORT=$(HUB_PORT) $(BIN)/jupyterhub -f hub/jupyterhub_config.py
+
+# course grade runs as root (it sandboxes the kernels); the instructor gets the course's files back.
+hub-grade: env
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make hub-grade ASSIGNMENT=01_computation_graphs"; exit 2; }
+	cd $(HUB_COURSE) && $(BIN)/course grade $(ASSIGNMENT)
+	chown -R bp-instructor:bp-instructor $(HUB_COURSE)

@@ -27,6 +27,8 @@ def close_figures():
 XDIST_GROUPS = {
     "test_nbgrader_pipeline.py": "nbgrader-pipeline",
     "test_make_course.py": "make-course",
+    # the class on JupyterHub shares nothing with the JupyterLab tests: its own group, its own worker
+    "test_hub.py": "hub",
     "grading": "grading",
     "browser": "browser",
 }
@@ -35,7 +37,7 @@ XDIST_GROUPS = {
 def pytest_collection_modifyitems(items):
     for item in items:
         parts = item.path.relative_to(item.config.rootpath / "tests").parts
-        group = XDIST_GROUPS.get(parts[0])
+        group = XDIST_GROUPS.get(parts[-1]) or XDIST_GROUPS.get(parts[0])
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
 
