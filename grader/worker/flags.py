@@ -16,8 +16,9 @@ foreign-notebook         none of the assignment's graded cells is in the noteboo
 grade-cell-deleted       a graded or locked cell of the assignment is missing
 grade-cell-modified      a locked cell's source differs from the released one
 duplicate-grade-id       two cells share a grade id
-metadata-stripped        a code cell carries no nbgrader metadata while the
-                         cell it replaces did (its grade id is gone)
+metadata-stripped        a code cell without nbgrader metadata holds the code of a
+                         graded or locked cell that is missing (its grade id is gone);
+                         a deleted cell alone is ``grade-cell-deleted``
 numpy-rebinding          assignment to ``numpy``/``np`` names, ``np.testing``...
 setup-name-rebinding     a name imported by the locked setup cell is rebound
 ipython-machinery        touches IPython's traceback/display/execution machinery,
@@ -318,6 +319,11 @@ def _normal(source: str) -> str:
     return "\n".join(line.rstrip() for line in (source or "").split("\n") if line.strip())
 
 
+def _source_text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
 def static_flags(structure: dict, files: dict[str, bytes], skipped=(),
                  course_code: dict[str, list[str]] | None = None) -> list[Flag]:
     """Flags of one submission.
@@ -376,9 +382,12 @@ def _notebook_flags(name: str, spec: dict, content: bytes, known: set[str]) -> l
     else:
         for cell_id in sorted((graded | locked) - present):
             flag("grade-cell-deleted", cell_id, detail=f"cell {cell_id!r} is missing")
-    if any(c.get("cell_type") == "code" and "nbgrader" not in c.get("metadata", {}) for c in cells) and (
-            (graded | locked) - present):
-        flag("metadata-stripped", detail="code cells without nbgrader metadata, and graded cells missing")
+    missing_code = {_normal(text) for cell_id in (graded | locked) - present if cell_id in sources
+                    for text in (sources[cell_id]["source"], visible_part(sources[cell_id]["source"]))}
+    if any(c.get("cell_type") == "code" and "nbgrader" not in c.get("metadata", {})
+           and _normal(_source_text(c)) in missing_code for c in cells):
+        flag("metadata-stripped", detail="a missing graded or locked cell's code stands in a cell without "
+                                         "nbgrader metadata")
     setup_names: set[str] = set()
     first_code = next((c for c in spec["source_cells"] if c["cell_type"] == "code" and c["locked"]), None)
     if first_code is not None:
@@ -386,8 +395,7 @@ def _notebook_flags(name: str, spec: dict, content: bytes, known: set[str]) -> l
         setup_names = _bound_names(tree) if tree else set()
     for index, cell in enumerate(cells):
         cell_id = grade_id(cell)
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = _source_text(cell)
         if cell_id in locked and cell_id in sources:
             released = sources[cell_id]["source"]
             if _normal(source) not in {_normal(released), _normal(visible_part(released))}:

@@ -123,6 +123,12 @@ def test_flags(corpus_run, student):
     assert FLAGS[student] <= codes, codes
 
 
+def test_a_deleted_cell_is_not_called_stripped_metadata(corpus_run):
+    """The release's ordinary code cells carry no nbgrader metadata: that alone is no stripping."""
+    codes = {flag["code"] for flag in corpus_run["report"]["deleted-test-cell"]["flags"]}
+    assert codes == {"grade-cell-deleted"}, codes
+
+
 def test_clean_submissions_are_not_flagged(corpus_run):
     for student in ("reference", "blank", "stderr-warning", "loop-function"):
         row = corpus_run["report"][student]
