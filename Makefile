@@ -79,8 +79,7 @@ hub: env
 	@echo "(the instructor: Nbgrader -> Formgrader; students: Nbgrader -> Assignment List). Ctrl+C stops the hub."
 	BACKPROP_HUB_ROOT=$(HUB_ROOT) BACKPROP_HUB_PORT=$(HUB_PORT) $(BIN)/jupyterhub -f hub/jupyterhub_config.py
 
-# course grade runs as root (it sandboxes the kernels); the instructor gets the course's files back.
+# course grade runs as root (it sandboxes the kernels) and gives what it wrote back to the course's owner.
 hub-grade: env
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make hub-grade ASSIGNMENT=01_computation_graphs"; exit 2; }
 	cd $(HUB_COURSE) && $(BIN)/course grade $(ASSIGNMENT)
-	chown -R bp-instructor:bp-instructor $(HUB_COURSE)

@@ -100,6 +100,8 @@ def _grade(args) -> int:
               "grading extra from the course repository: pip install -e '.[grading]'", file=sys.stderr)
         return 2
     from grader.instructor.engine import GradeOptions, grade
+    from grader.instructor.ownership import return_to_course_owner
+    from grader.instructor.record import default_db_url, load_course_config
     from grader.instructor.summary import exit_status, summary_lines, write_report
     from grader.sandbox.kernel import sandbox_unavailable_reason
 
@@ -128,6 +130,8 @@ def _grade(args) -> int:
     except LookupError as error:
         print(f"course grade: {error}", file=sys.stderr)
         return 2
+    finally:
+        return_to_course_owner(root, args.db or default_db_url(root, load_course_config(root)))
     seconds = time.time() - started
     if not results:
         print("course grade: no submission found under submitted/<student>/<assignment>/", file=sys.stderr)

@@ -203,9 +203,8 @@ def run_the_class(hub: Hub, browser) -> dict:
             env={**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]})
         seen["grading_seconds"] = time.monotonic() - grading_started
         (SHOTS / "course-grade.txt").write_text(seen["course_grade"].stdout + seen["course_grade"].stderr)
-        # course grade runs as root: the course's files go back to the instructor, whose formgrader
-        # writes the gradebook next
-        subprocess.run(["chown", "-R", f"{hub.instructor}:{hub.instructor}", str(hub.course)], check=True)
+        # course grade runs as root and hands what it wrote back to the course's owner: the
+        # instructor's formgrader writes the gradebook next
         instructor.open_formgrader()
         instructor.formgrader_action(ASSIGNMENT, "generate-feedback")
         instructor.formgrader_action(ASSIGNMENT, "release-feedback")
