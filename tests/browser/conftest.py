@@ -21,14 +21,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from grader.nbgrader_terms import nbgrader_environment
-from tests.browser.lab import ARTIFACTS, Lab, released_assignments
+from tests.browser.lab import ARTIFACTS, Lab, released_assignments, wait_until_answering
 from tests.course_copy import make_course_copy
 from tests.notebooks import ROOT
 
@@ -158,22 +156,14 @@ def lab_server(tmp_path_factory, chromium_path):
     server = subprocess.Popen(command, cwd=course, env=_server_environment(home),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if server.poll() is not None:
-            log.close()
-            raise RuntimeError(f"JupyterLab exited ({server.returncode}):\n"
-                               + (ARTIFACTS / "jupyter-server.log").read_text()[-3000:])
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            server.kill()
-            raise RuntimeError("JupyterLab did not answer within 120 s; see test-artifacts/browser/")
-        time.sleep(0.25)
+    try:
+        wait_until_answering(f"{url}/api/status?token={token}", server, ARTIFACTS / "jupyter-server.log",
+                             "JupyterLab")
+    except RuntimeError:
+        server.kill()
+        raise
+    finally:
+        log.close()
     yield url, token, course
     os.killpg(server.pid, signal.SIGTERM)  # the server shuts its kernels down on SIGTERM
     try:

@@ -19,11 +19,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from tests.browser.lab import ARTIFACTS, NOTEBOOK_READY, PANEL, Lab
+from tests.browser.lab import ARTIFACTS, NOTEBOOK_READY, PANEL, Lab, wait_until_answering
 from tests.notebooks import ROOT
 
 HUB = ROOT / "hub"
@@ -130,20 +128,7 @@ class Hub:
             cwd=self.root / "state", env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"JupyterHub exited ({self.process.returncode}):\n"
-                                   + self.log_path.read_text()[-3000:])
-            try:
-                with urllib.request.urlopen(f"{self.url}/hub/api", timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("JupyterHub did not answer within 120 s; see test-artifacts/browser/")
-            time.sleep(0.25)
+        wait_until_answering(f"{self.url}/hub/api", self.process, self.log_path, "JupyterHub")
 
     def stop(self) -> None:
         """Stop the hub (it stops the users' servers and the proxy), then remove the class."""

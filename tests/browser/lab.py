@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,24 @@ from typing import Any
 from tests.notebooks import RELEASE, ROOT, SOURCE
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+def wait_until_answering(url: str, process: subprocess.Popen, log: Path, what: str,
+                         seconds: float = 120) -> None:
+    """Poll ``url`` until it answers 200; raise with the end of ``log`` if ``process`` exits first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited ({process.returncode}):\n" + log.read_text()[-3000:])
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not answer within {seconds:.0f} s; see {log}")
+        time.sleep(0.25)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 # JavaScript run in the page; PANEL is the notebook in the main area.
