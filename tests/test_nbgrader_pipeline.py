@@ -24,7 +24,7 @@ from tests.course_copy import (
     submission_with,
     submit,
 )
-from tests.mutation import mutants, run_entry
+from tests.mutation import RELATION_PHRASES, exact_relations, mutants, run_entry
 from tests.notebooks import (
     assignment_ids,
     is_test_cell,
@@ -38,9 +38,12 @@ MISTAKES_PER_ASSIGNMENT = 2
 
 
 def chosen_mistakes(assignment):
-    """The first mutant of each of the first few graded names."""
-    chosen, targets = [], set()
-    for entry in mutants(assignment):
+    """An exact rescaling or sign flip where the notebook has one, then the first mutant of other names."""
+    relations = exact_relations(assignment)
+    every = mutants(assignment)
+    chosen = [e for e in every if e.label in relations][:1]
+    targets = {e.target for e in chosen}
+    for entry in every:
         if entry.target not in targets and len(chosen) < MISTAKES_PER_ASSIGNMENT:
             chosen.append(entry)
             targets.add(entry.target)
@@ -153,6 +156,20 @@ def test_feedback_tells_a_mistaken_student_what_failed(graded_course):
     for (student, assignment) in expected_failures:
         text = _text_of_html(course / "feedback" / student / assignment / f"{assignment}.html")
         assert "Error" in text, f"feedback of {student} shows no failure message"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_names_an_exact_relation(graded_course, assignment):
+    """The diagnosis a student reads in the notebook reaches nbgrader's feedback unchanged."""
+    course, _ = graded_course
+    relations = exact_relations(assignment)
+    entries = [e for e in chosen_mistakes(assignment) if e.label in relations]
+    if not entries:
+        pytest.skip(f"{assignment} has no exact-relation mutant")
+    entry = entries[0]
+    text = _text_of_html(course / "feedback" / student_id(entry) / assignment / f"{assignment}.html")
+    phrase = RELATION_PHRASES[relations[entry.label]]
+    assert phrase in text, f"the feedback of {entry.label} does not say {phrase!r}"
 
 
 def test_export_lists_every_student_and_assignment(graded_course):

@@ -13,6 +13,7 @@ from grader.nbgrader_terms import copy_course
 from tests.course_copy import reference_submission, submission_with
 from tests.grading import corpus
 from tests.grading.conftest import CELL_TIMEOUT, course_env
+from tests.mutation import mutants
 from tests.test_nbgrader_pipeline import _hidden_lines
 
 ASSIGNMENT = corpus.ASSIGNMENT
@@ -59,6 +60,17 @@ def test_a_wrong_answer_fails_exactly_its_test_without_showing_hidden_code(learn
     assert hidden
     assert not [line for line in hidden if line in result.stdout + result.stderr]
     assert notebook.read_bytes() == before
+
+
+def test_the_message_says_what_kind_of_wrong(learner, template):
+    """course check shows the same diagnosis as the notebook: here, a sign flip."""
+    clone, work = learner
+    entry = next(e for e in mutants(ASSIGNMENT) if e.label.endswith(":AddLayer:confused_with_subtraction"))
+    notebook = work / "sign.ipynb"
+    nbformat.write(submission_with(template[0], ASSIGNMENT, entry.target, entry.source), str(notebook))
+    result = course_check(notebook, clone, "--assignment", ASSIGNMENT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "opposite sign" in result.stdout, result.stdout
 
 
 def test_a_broken_notebook_is_a_clear_error_and_is_left_alone(learner):
