@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from traitlets import Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader.instructor.gradebook import submission_scores
+from grader.instructor.gradebook import SharedGradebook, submission_scores
 from grader.messages import TaskResult
 
 __all__ = ["load_course_config", "Recorder", "default_db_url", "ReplayExecute", "ReplayMissing"]
@@ -95,9 +96,13 @@ class Recorder:
         The course root.
     db_url : str, optional
         The gradebook (default: the course's, ``sqlite:///<root>/gradebook.db``).
+    shared : bool
+        Share one engine and one transaction per batch between nbgrader's gradebooks
+        (:class:`~grader.instructor.gradebook.SharedGradebook`); False leaves nbgrader to open and
+        commit its own, as plain ``nbgrader autograde`` does (the benchmark's and the tests' yardstick).
     """
 
-    def __init__(self, root: Path, db_url: str | None = None):
+    def __init__(self, root: Path, db_url: str | None = None, shared: bool = True):
         self.root = Path(root).resolve()
         config = load_course_config(self.root)
         self.course_id = config.CourseDirectory.get("course_id", "") if "CourseDirectory" in config else ""
@@ -115,16 +120,41 @@ class Recorder:
         config.NbGraderAPI.log_level = "ERROR"
         self.api = NbGraderAPI(config=config)
         self.api.log.setLevel(logging.ERROR)
+        self.gradebook = SharedGradebook(self.db_url) if shared else None
 
     def close(self) -> None:
         shutil.rmtree(self.snapshots, ignore_errors=True)
+        if self.gradebook is not None:
+            self.gradebook.close()
 
     def record(self, result: TaskResult) -> None:
-        """Record one worker result and fill its ``recorded``, ``record_error``, ``score``... in place.
+        """Record one worker result (see :meth:`record_batch`)."""
+        self.record_batch([result])
 
+    def record_batch(self, results: list[TaskResult]) -> None:
+        """Record worker results in one gradebook transaction; fill ``recorded``, ``score``... in place.
+
+        Each result is recorded as :meth:`NbGraderAPI.autograde` records it alone; the transaction
+        (:meth:`grader.instructor.gradebook.SharedGradebook.transaction`) only spares a commit per row.
         Never raises: a result that cannot be recorded is reported (``record_error``), never allowed to
-        stop the batch.
+        stop the batch; when the transaction itself fails, every result of the batch says so.
         """
+        if self.gradebook is None:
+            for result in results:
+                self._record_one(result)
+            return
+        try:
+            with self.gradebook.transaction():
+                for result in results:
+                    self._record_one(result)
+        except Exception as error:  # noqa: BLE001 - the commit failed: nothing of the batch was kept
+            for result in results:
+                result.recorded, result.score, result.max_score, result.cells = False, None, None, {}
+                result.record_error = (f"the gradebook transaction failed: {type(error).__name__}: "
+                                       f"{error}")[-1500:]
+
+    def _record_one(self, result: TaskResult) -> None:
+        started = time.perf_counter()
         try:
             outcome = self._autograde(result)
             # nbgrader's API answers {"success": bool, "log": str} and adds "error" only on failure
@@ -140,6 +170,7 @@ class Recorder:
         if scores is not None:
             result.score, result.max_score = scores["score"], scores["max_score"]
             result.cells = scores["cells"]
+        result.phases["recording"] = time.perf_counter() - started
 
     def _autograde(self, result: TaskResult) -> dict:
         """Run nbgrader's autograde on the real course, replaying the worker's executed notebooks."""

@@ -22,7 +22,8 @@ import pytest
 from grader.instructor.gradebook import gradebook_snapshot
 from tests.course_copy import nbgrader
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_grade, create_database
+from tests.grading.conftest import copy_course, course_grade
+from tests.postgres_server import create_database
 
 STUDENTS = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
 ONLY = [arg for student in STUDENTS for arg in ("--student", student)]
