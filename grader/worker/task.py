@@ -33,6 +33,7 @@ from pathlib import Path
 
 from grader.messages import AssignmentBundle, Flag, ProbeReport, Status, Submission, TaskOptions, TaskResult
 from grader.nbgrader_terms import nbgrader_environment
+from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, uid_slot
 from grader.worker import execute
 from grader.worker.flags import static_flags
 from grader.worker.zygote import ZygoteTimeout, shared_zygote
@@ -157,8 +158,6 @@ def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
     scratch = Path(tempfile.mkdtemp(prefix="task-", dir=scratch_base))
     try:
         if options.sandbox:
-            from grader.sandbox.kernel import ensure_sandbox_user, uid_slot
-
             _, gid = ensure_sandbox_user()
             with uid_slot(scratch_base / "uids") as uid:
                 _grade_in_scratch(bundle, submission, scratch, result, {"uid": uid, "gid": gid}, stopwatch)
@@ -215,6 +214,7 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
             "enabled": True, "uid": identity["uid"], "gid": identity["gid"], "ipc_dir": str(ipc),
             "limits": options.limits.as_dict(),
             "hide": sorted({str(scratch.parent), *options.hide}),
+            "preload": matplotlib_font_cache(scratch.parent / "matplotlib"),
         }
     phases_report = scratch / "phases.json"
     settings = scratch_settings(options, sandbox, str(probe_report), str(phases_report))
