@@ -144,6 +144,11 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     return results
 
 
+def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
+    """A Dask task that returns its argument: where the workers fetch an assignment's bundle from."""
+    return bundle
+
+
 def _arrived(result: TaskResult) -> TaskResult:
     """Stamp the ``transfer`` phase: the worker's clock at the task's end to this process's at arrival.
 
@@ -167,10 +172,13 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        # a list, not the bundle itself: scatter() treats some containers specially (a dict's keys become
-        # Dask keys); a one-element list is scattered as its element
-        shared = {a: client.scatter([b], broadcast=True)[0] for a, b in bundles.items()}
         token = uuid.uuid4().hex[:8]
+        # each bundle is the result of a task that returns it, not scattered data: Dask drops the extra
+        # copies of scattered data (its active memory manager), so a worker that dies can take the only
+        # copy with it and every task of the assignment fails ("lost scattered data"); a task's result
+        # is computed again on a surviving worker
+        shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
+                  for a, b in bundles.items()}
         queues: dict[str, list[Submission]] = {}
         for submission in submissions:
             queues.setdefault(submission.student, []).append(submission)
