@@ -9,6 +9,9 @@ Modules
 -------
 testing
     ``assert_tensor_close``, ``checked_call``: what the tests assert with.
+diagnoses
+    What relation a wrong array has to the right one (a factor, the opposite sign, a transpose,
+    ...), for the messages of ``testing`` and ``gradcheck``.
 gradcheck
     ``numerical_gradient``, ``numerical_vjp``, ``check_gradient``.
 graphs

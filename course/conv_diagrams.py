@@ -1,17 +1,18 @@
 """Which upstream gradients meet which inputs in a strided 2-D convolution.
 
 The backward pass of a convolution is easiest to understand by looking at
-index patterns, the way the demo scripts of the course's Russian source print
-them. This module works on one channel and one image. It lists the *taps*
+index patterns, the way the demo scripts of the Habr article "Свёрточная сеть
+на Python. Часть 2. Вывод формул для обучения модели" print them. This module
+works on one channel and one image. It lists the *taps*
 of a convolution, one per (output position, kernel entry, input position)
 triple, and draws them.
 
-Indexing follows the source text. The kernel has an *origin* ``(oa, ob)``;
+Indexing follows the article. The kernel has an *origin* ``(oa, ob)``;
 kernel entry ``w[a, b]`` (array indices) sits at the signed offset
 ``(a - oa, b - ob)``. With ``g = +1`` for convolution and ``g = -1`` for
 cross-correlation, output ``(i, j)`` at stride ``s`` is
 
-    out[i, j] = sum over a, b of  w[a, b] * y[i*s - g*(a - oa), j*s - g*(b - ob)]
+    out[i, j] = sum over a, b of  w[a, b] * x[i*s - g*(a - oa), j*s - g*(b - ob)]
 
 where input positions outside the image are skipped (as if zero-padded).
 An output position exists when at least one of its taps lands inside the
@@ -49,7 +50,7 @@ PARTIAL = "#b0b0b0"
 
 @dataclass(frozen=True)
 class Tap:
-    """One product ``w[a, b] * y[p, q]`` that contributes to ``out[i, j]``.
+    """One product ``w[a, b] * x[p, q]`` that contributes to ``out[i, j]``.
 
     Attributes
     ----------
@@ -107,7 +108,7 @@ def conv_taps(
     Parameters
     ----------
     input_shape : (H, W)
-        Shape of the single-channel input ``y``.
+        Shape of the single-channel input ``x``.
     kernel_shape : (KH, KW)
         Shape of the kernel ``w``.
     stride : int
@@ -200,7 +201,9 @@ def draw_matrix(
             text = labels[r, c]
             if isinstance(text, (int, float, np.integer, np.floating)):
                 text = f"{text:g}"
-            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=11)
+            # two-line labels ("5\n× w=3") must fit a cell that is a third of an inch wide
+            size = 8 if "\n" in str(text) else 11
+            ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=size)
     ax.set_xlim(-0.1, cols + 0.1)
     ax.set_ylim(rows + 0.1, -0.1)
     ax.set_aspect("equal")
@@ -224,17 +227,17 @@ def draw_backward_pattern(
     """Draw which upstream gradients meet which inputs or kernel entries.
 
     Three panels: the kernel ``w`` (its origin outlined), the upstream
-    gradient ``dE/dx`` of the output (entries numbered 1, 2, ... in row-major
-    order; partial windows hatched) and the input ``y``.
+    gradient ``dout = dE/dout`` (entries numbered 1, 2, ... in row-major
+    order; partial windows hatched) and the input ``x``.
 
     * ``view="dw"``: ``step`` picks a kernel entry ``(a, b)``. The input
       panel shows, at every input position that meets it, the number of the
-      upstream entry it is multiplied with, as in the source's demo for
+      upstream entry it is multiplied with, as in the article's demo for
       ``dE/dw``: ``dE/dw[a, b]`` is the sum of those products.
     * ``view="dx"``: ``step`` picks an input position ``(p, q)``. The
       upstream panel shows, at every output position whose window covers it,
-      the kernel value it goes through, as in the source's demo for
-      ``dE/dy``: ``dE/dy[p, q]`` is the sum of upstream times kernel value.
+      the kernel value it goes through, as in the article's demo for
+      ``dE/dx``: ``dE/dx[p, q]`` is the sum of upstream times kernel value.
 
     Parameters
     ----------
@@ -247,9 +250,9 @@ def draw_backward_pattern(
         Index of the kernel entry (``dw``) or input position (``dx``) in
         row-major order; taken modulo their number, so a slider may overrun.
     input_shape : (H, W)
-        Default ``(4, 4)``, the source's demo input.
+        Default ``(4, 4)``, the article's demo input.
     kernel : ndarray, shape (KH, KW), optional
-        Default ``[[1, 2], [3, 4]]``, the source's demo kernel.
+        Default ``[[1, 2], [3, 4]]``, the article's demo kernel.
 
     Returns
     -------
@@ -278,21 +281,21 @@ def draw_backward_pattern(
             input_labels[t.p, t.q] = number[t.i, t.j]
         off = (a - origin[0], b - origin[1])
         headline = (
-            f"dE/dw[{a},{b}] (offset {off}) = sum of {len(used)} products upstream × input\n"
-            "each coloured input shows the number of the upstream entry it is multiplied with"
+            f"dE/dw[{a},{b}] (offset {off}) = sum of {len(used)} products dout × input\n"
+            "each coloured input shows the number of the dout entry it is multiplied with"
         )
     elif view == "dx":
         p, q = divmod(step % (input_shape[0] * input_shape[1]), input_shape[1])
         input_colors[p, q] = SELECTED
-        input_labels[p, q] = f"y[{p},{q}]"
+        input_labels[p, q] = f"x[{p},{q}]"
         used = [t for t in taps if (t.p, t.q) == (p, q)]
         for t in used:
             upstream_colors[t.i, t.j] = HIGHLIGHT
             upstream_labels[t.i, t.j] = f"{number[t.i, t.j]}\n× w={kernel[t.a, t.b]:g}"
             kernel_colors[t.a, t.b] = HIGHLIGHT
         headline = (
-            f"dE/dy[{p},{q}] = sum of {len(used)} products upstream × kernel\n"
-            "each coloured upstream entry shows the kernel value it is multiplied with"
+            f"dE/dx[{p},{q}] = sum of {len(used)} products dout × kernel\n"
+            "each coloured dout entry shows the kernel value it is multiplied with"
         )
     else:
         raise ValueError(f"view must be 'dw' or 'dx', got {view!r}")
@@ -307,11 +310,11 @@ def draw_backward_pattern(
     draw_matrix(
         axes[1],
         upstream_labels,
-        f"upstream dE/dx, {ho}×{wo}\n(hatched: window partly outside y)",
+        f"upstream gradient dout, {ho}×{wo}\n(hatched: window partly outside x)",
         upstream_colors,
         hatched=~whole,
     )
-    draw_matrix(axes[2], input_labels, f"input y, {input_shape[0]}×{input_shape[1]}", input_colors)
+    draw_matrix(axes[2], input_labels, f"input x, {input_shape[0]}×{input_shape[1]}", input_colors)
     fig.suptitle(f"{mode}, stride {stride}: {headline}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.86))
     return fig

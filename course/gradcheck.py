@@ -7,7 +7,7 @@ slow on purpose: use them on small inputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -115,6 +115,8 @@ def check_gradient(
     h: float = 1e-6,
     rtol: float = 1e-5,
     atol: float = 1e-8,
+    batch_size: int | None = None,
+    regions: Mapping[str, np.ndarray] | None = None,
 ) -> None:
     """Compare an analytic gradient with centered finite differences.
 
@@ -133,12 +135,33 @@ def check_gradient(
         How the message names the gradient, e.g. ``"dW of affine_backward"``.
     h, rtol, atol : float
         The step, and the tolerance ``|a - n| <= atol + rtol * |n|``.
+    batch_size : int, optional
+        The batch size N, so that a factor N or 1/N can be explained.
+    regions : mapping of str to ndarray of bool, optional
+        Named masks of the shape of ``x``; when every wrong entry lies in one,
+        the message names it (see ``course.testing.describe_mismatch``).
 
     Raises
     ------
     AssertionError
-        Naming the array, the worst index and its relative error; the
-        numerical value itself is not printed.
+        Naming the array and its relation to the finite-difference estimate
+        when one holds exactly (a factor, the opposite sign, ...), else the
+        worst index and its relative error; the numerical value itself is
+        never printed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[0.5, -1.0], [2.0, 1.5]])
+    >>> check_gradient(lambda v: float(np.mean(v**2)), x, 2 * x / 4 / 4, name="dx", batch_size=4)
+    Traceback (most recent call last):
+    AssertionError: dx disagrees with finite differences: it is exactly 1/4 times the right value: with a
+    batch of N = 4, that usually means dividing by N twice (once in the loss and again in its gradient).
+    >>> check_gradient(lambda v: float(np.sum(v**3)), x, 3 * x**2 + np.eye(2), name="dW")
+    Traceback (most recent call last):
+    AssertionError: dW disagrees with finite differences: it differs from the finite-difference estimate
+    at 2 of 4 entries; the worst is at index (0, 0), value 1.75, relative error 1.33 (allowed: 1e-05
+    relative, 1e-08 absolute).
     """
     __tracebackhide__ = True
     if dout is None:
@@ -154,6 +177,9 @@ def check_gradient(
         atol=atol,
         check_dtype=False,
         what="the finite-difference estimate",
+        batch_size=batch_size,
+        regions=regions,
     )
     if problem:
-        raise AssertionError(f"{name} disagrees with finite differences: {problem}")
+        ending = "" if problem.endswith("?") else "."
+        raise AssertionError(f"{name} disagrees with finite differences: it {problem}{ending}")

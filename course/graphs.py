@@ -9,12 +9,13 @@ computational-graph chapter of "Deep Learning from Scratch" draws them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch
 
-__all__ = ["Node", "Edge", "draw_graph"]
+__all__ = ["Node", "Edge", "draw_graph", "recorded_graph"]
 
 FORWARD_COLOR = "#1a7f37"
 BACKWARD_COLOR = "#cf222e"
@@ -135,3 +136,109 @@ def draw_graph(
     if title:
         ax.set_title(title)
     return ax
+
+
+def recorded_graph(
+    output: Any,
+    names: dict[int, str] | None = None,
+    spacing: float = 1.6,
+    digits: int = 3,
+) -> tuple[list[Node], list[Edge]]:
+    """Lay out the graph an autograd scalar recorded, for :func:`draw_graph`.
+
+    Works with any node object that has ``data``, ``grad``, ``_parents`` (a
+    tuple of nodes) and ``_op`` (a short string such as ``"*"``), like
+    notebook 01's ``Value`` and micrograd's. Operations become circles; leaves
+    (inputs, parameters, constants) become text. Each edge carries the
+    source's ``data`` (forward, green) and ``grad`` (backward, red).
+
+    Operations stand in the column of their longest path from the leaves;
+    leaves, and constants computed from unnamed leaves only, one column left
+    of their first user. The red number on an edge is the source's whole gradient
+    (summed over all its uses), not the share that flows along that edge.
+
+    Parameters
+    ----------
+    output : node
+        The node the graph ends at (the one ``backward()`` was called on).
+    names : dict of int to str, optional
+        Labels for leaves, keyed by ``id(node)``; other leaves show their value.
+    spacing : float
+        Horizontal distance between columns, in data units.
+    digits : int
+        Significant digits of the numbers on the edges.
+
+    Returns
+    -------
+    nodes : list of Node
+    edges : list of Edge
+        Ready for ``draw_graph(nodes, edges)``; the output gets an extra text
+        node ``"out"`` after it.
+    """
+    names = names or {}
+    order: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(node: Any) -> None:
+        # Parents first (post-order): the same order a topological sort gives.
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for parent in node._parents:
+            visit(parent)
+        order.append(node)
+
+    visit(output)
+    column: dict[int, int] = {}
+    for node in order:
+        column[id(node)] = 1 + max((column[id(p)] for p in node._parents), default=-1)
+    users: dict[int, list[Any]] = {}
+    for node in order:
+        for parent in node._parents:
+            users.setdefault(id(parent), []).append(node)
+    # A leaf stands one column before its first user, and so does a constant
+    # (a part computed from unnamed leaves only, such as -target), so that it
+    # is drawn next to where it is used, not at the far left.
+    constant: dict[int, bool] = {}
+    for node in order:
+        constant[id(node)] = (id(node) not in names if not node._parents
+                              else all(constant[id(p)] for p in node._parents))
+    for node in reversed(order):
+        if id(node) in users and (constant[id(node)] or not node._parents):
+            column[id(node)] = min(column[id(u)] for u in users[id(node)]) - 1
+
+    # Leaves take rows in the order the search met them; an operation sits at
+    # the mean height of its parents, pushed apart from its column neighbours.
+    row: dict[int, float] = {}
+    leaves = [n for n in order if not n._parents]
+    for position, leaf in enumerate(leaves):
+        row[id(leaf)] = -float(position)
+    for node in order:
+        if node._parents:
+            row[id(node)] = sum(row[id(p)] for p in node._parents) / len(node._parents)
+    by_column: dict[int, list[Any]] = {}
+    for node in order:
+        by_column.setdefault(column[id(node)], []).append(node)
+    for members in by_column.values():
+        members.sort(key=lambda n: -row[id(n)])
+        for upper, lower in zip(members, members[1:]):
+            row[id(lower)] = min(row[id(lower)], row[id(upper)] - 1.0)
+
+    def number(value: float) -> str:
+        return f"{value:.{digits}g}"
+
+    nodes = []
+    for node in order:
+        if node._parents:
+            label = node._op or "?"
+            nodes.append(Node(str(id(node)), spacing * column[id(node)], row[id(node)], label))
+        else:
+            label = names.get(id(node), number(node.data))
+            nodes.append(Node(str(id(node)), spacing * column[id(node)], row[id(node)], label,
+                              is_operation=False))
+    edges = [Edge(str(id(parent)), str(id(node)), number(parent.data), number(parent.grad))
+             for node in order for parent in dict.fromkeys(node._parents)]
+    end = Node("out", spacing * (column[id(output)] + 1), row[id(output)], "out", is_operation=False)
+    nodes.append(end)
+    edges.append(Edge(str(id(output)), "out", number(output.data), number(output.grad)))
+    return nodes, edges

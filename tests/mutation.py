@@ -12,6 +12,21 @@ given cells, then the entry's code (so it replaces the reference, and every
 other solution that calls it now calls it), then the test cells in order.
 A mutant is *killed* when some test cell fails; a correct variant must pass
 every test cell.
+
+Visible tests come first: a mutant should be caught by what the student's
+release shows (the test cells without their hidden regions), so that the
+student learns of the mistake before grading. A mutant that only the hidden
+tests catch (another shape, a random input, hard-coding) must say so in the
+mutant file, with the reason a visible test cannot catch it without giving the
+answer away::
+
+    HIDDEN_ONLY = {"affine_backward": {"hard_coded_shapes": "a visible test would show the shape"}}
+
+At most 5 % of a notebook's mutants may be hidden-only. A mutant whose answer
+is an exact rescaling or sign flip of the right one is listed with its
+relation, and the first failure message must name it::
+
+    EXACT_RELATIONS = {"mse_loss": {"forgot_batch_mean": "scale", "flipped_sign": "sign"}}
 """
 
 from __future__ import annotations
@@ -37,6 +52,9 @@ from tests.notebooks import (
 MUTANTS_DIR = ROOT / "tests" / "mutants"
 MIN_MUTANTS = 5
 MIN_CORRECT_VARIANTS = 2
+MAX_HIDDEN_ONLY_FRACTION = 0.05
+# What the first failure message of an exact-relation mutant must contain (course.testing's wording).
+RELATION_PHRASES = {"scale": "times the right", "sign": "opposite sign"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +72,16 @@ class Entry:
 @dataclass
 class Outcome:
     entry: Entry
-    failures: dict[str, str]  # grade_id -> reason, for the cells that failed
+    failures: dict[str, str]  # grade_id -> reason, for the cells that failed, in notebook order
+    visible_only: bool = False
 
     @property
     def killed(self) -> bool:
         return bool(self.failures)
+
+    @property
+    def first_message(self) -> str:
+        return next(iter(self.failures.values()), "")
 
 
 def load_mutant_module(assignment: str) -> ModuleType:
@@ -87,6 +110,26 @@ def correct_variants(assignment: str) -> list[Entry]:
     return _entries(assignment, load_mutant_module(assignment).CORRECT_VARIANTS)
 
 
+def _labelled(assignment: str, table_name: str) -> dict[str, str]:
+    table = getattr(load_mutant_module(assignment), table_name, {})
+    return {f"{assignment}:{target}:{name}": value for target, by_name in table.items()
+            for name, value in by_name.items()}
+
+
+def hidden_only(assignment: str) -> dict[str, str]:
+    """Mutants only the hidden tests catch, by label, with the reason."""
+    return _labelled(assignment, "HIDDEN_ONLY")
+
+
+def exact_relations(assignment: str) -> dict[str, str]:
+    """Mutants that are an exact rescaling ("scale") or sign flip ("sign") of the right answer."""
+    relations = _labelled(assignment, "EXACT_RELATIONS")
+    unknown = {label: r for label, r in relations.items() if r not in RELATION_PHRASES}
+    if unknown:
+        raise ValueError(f"EXACT_RELATIONS values must be one of {sorted(RELATION_PHRASES)}: {unknown}")
+    return relations
+
+
 def graded_names(parts: NotebookParts) -> list[str]:
     """Public top-level functions and classes defined in the solution cells."""
     nb = read_notebook(source_path(parts.assignment))
@@ -108,13 +151,18 @@ def defines(source: str, name: str) -> bool:
     )
 
 
-def run_entry(entry: Entry, parts: NotebookParts, stop_at_first_failure: bool) -> Outcome:
-    """Run the test cells against the notebook with ``entry`` swapped in."""
+def run_entry(
+    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False
+) -> Outcome:
+    """Run the test cells against the notebook with ``entry`` swapped in.
+
+    With ``visible_only``, only the parts of the test cells that the release shows.
+    """
     namespace = fresh_namespace(parts, entry.source, extra_label=entry.label)
     failures: dict[str, str] = {}
     modules_before = set(sys.modules)
     for test in parts.tests:
-        reason = run_test_cell(test, namespace)
+        reason = run_test_cell(test, namespace, visible_only=visible_only)
         if reason is not None:
             failures[test.grade_id] = reason
             if stop_at_first_failure:
@@ -123,7 +171,7 @@ def run_entry(entry: Entry, parts: NotebookParts, stop_at_first_failure: bool) -
     for module in set(sys.modules) - modules_before:
         if module.startswith("mutants_"):
             del sys.modules[module]
-    return Outcome(entry, failures)
+    return Outcome(entry, failures, visible_only)
 
 
 def reference_failures(assignment: str) -> dict[str, str]:
@@ -150,6 +198,7 @@ def outcome_record(outcome: Outcome, kind: str) -> tuple[str, dict]:
         "kind": kind,
         "label": outcome.entry.label,
         "killed": bool(outcome.killed),
+        "by_visible": bool(outcome.killed and outcome.visible_only),
         "failures": str(outcome.failures),
     }
 
@@ -165,14 +214,18 @@ def summary_lines() -> list[str]:
         mutant_outcomes = [r for r in RESULTS if r["assignment"] == assignment and r["kind"] == "mutant"]
         variant_outcomes = [r for r in RESULTS if r["assignment"] == assignment and r["kind"] == "variant"]
         killed = sum(r["killed"] for r in mutant_outcomes)
+        by_visible = sum(r["by_visible"] for r in mutant_outcomes)
         passed = sum(not r["killed"] for r in variant_outcomes)
         lines.append(
-            f"{assignment}: mutants killed {killed}/{len(mutant_outcomes)}, "
+            f"{assignment}: mutants killed by the visible tests {by_visible}/{len(mutant_outcomes)}, "
+            f"by visible + hidden {killed}/{len(mutant_outcomes)}; "
             f"correct variants passed {passed}/{len(variant_outcomes)}"
         )
         for r in mutant_outcomes:
             if not r["killed"]:
                 lines.append(f"    SURVIVED {r['label']}")
+            elif not r["by_visible"]:
+                lines.append(f"    only grading catches {r['label']}")
         for r in variant_outcomes:
             if r["killed"]:
                 lines.append(f"    REJECTED {r['label']}: {r['failures']}")

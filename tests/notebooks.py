@@ -36,6 +36,7 @@ from grader.nbgrader_terms import (
     is_test_cell,
     nbgrader_metadata,
     points,
+    visible_part,
     without_solution_delimiters,
 )
 
@@ -87,9 +88,12 @@ def without_hidden_markers(source: str) -> str:
 
 @dataclass
 class TestCell:
+    """A test cell: ``source`` is what grading runs, ``visible`` what the student's release runs."""
+
     grade_id: str
     source: str
     points: float
+    visible: str
 
 
 @dataclass
@@ -116,7 +120,9 @@ def notebook_parts(assignment: str) -> NotebookParts:
     for cell in code_cells[1:]:
         label = grade_id(cell) or "?"
         if is_test_cell(cell):
-            parts.tests.append(TestCell(label, without_hidden_markers(cell.source), points(cell)))
+            parts.tests.append(
+                TestCell(label, without_hidden_markers(cell.source), points(cell), visible_part(cell.source))
+            )
         elif is_solution_cell(cell) or is_given_cell(cell):
             parts.definitions.append((label, without_solution_markers(cell.source)))
     return parts
@@ -138,9 +144,10 @@ def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str
     return namespace
 
 
-def run_test_cell(test: TestCell, namespace: dict) -> str | None:
+def run_test_cell(test: TestCell, namespace: dict, visible_only: bool = False) -> str | None:
     """Run a test cell as nbgrader would judge it.
 
+    With ``visible_only``, run only what the student's release shows of it.
     Returns None when the cell would earn its points, or a one-line reason:
     the exception, or text written to stderr (nbgrader zeroes a cell for
     either; the course's config moves stderr to stdout, but a test cell of
@@ -150,7 +157,7 @@ def run_test_cell(test: TestCell, namespace: dict) -> str | None:
     stdout, stderr = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            execute_into(test.source, cell_namespace, test.grade_id)
+            execute_into(test.visible if visible_only else test.source, cell_namespace, test.grade_id)
     except Exception as error:  # noqa: BLE001 - any failure of student code counts
         return f"{type(error).__name__}: {error}"
     if stderr.getvalue():

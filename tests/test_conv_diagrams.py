@@ -1,4 +1,4 @@
-"""The index patterns drawn in 06_convolution match the source's demos and the graded layer."""
+"""The index patterns drawn in 06_convolution match the Habr article's demos and the graded layer."""
 
 import matplotlib
 
@@ -27,8 +27,9 @@ def test_kernel_offsets_follow_the_origin():
 @pytest.mark.parametrize(
     ("input_shape", "stride", "mode", "expected"),
     [
-        # stride 2: the shapes of dEdx_l the source's demo scripts state (2x2 kernel,
-        # origin (0, 0)); stride 1: every position with a tap inside, partial windows too
+        # stride 2: the shapes of the upstream gradient (dEdx_l) that the Habr article's demo
+        # scripts state (2x2 kernel, origin (0, 0)); stride 1: every position with a tap inside,
+        # partial windows too
         ((4, 4), 1, "cross_correlation", (4, 4)),
         ((4, 4), 1, "convolution", (5, 5)),
         ((4, 4), 2, "cross_correlation", (2, 2)),
@@ -42,36 +43,36 @@ def test_output_shapes_include_partial_windows(input_shape, stride, mode, expect
     assert output_shape(conv_taps(input_shape, (2, 2), stride, (0, 0), mode)) == expected
 
 
-def _valid_correlation(y, w, stride):
+def _valid_correlation(x, w, stride):
     kh, kw = w.shape
-    ho = (y.shape[0] - kh) // stride + 1
-    wo = (y.shape[1] - kw) // stride + 1
+    ho = (x.shape[0] - kh) // stride + 1
+    wo = (x.shape[1] - kw) // stride + 1
     out = np.zeros((ho, wo))
     for i in range(ho):
         for j in range(wo):
-            out[i, j] = np.sum(y[i * stride : i * stride + kh, j * stride : j * stride + kw] * w)
+            out[i, j] = np.sum(x[i * stride : i * stride + kh, j * stride : j * stride + kw] * w)
     return out
 
 
-def _from_whole_taps(y, w, taps):
+def _from_whole_taps(x, w, taps):
     whole = whole_windows(taps, w.shape)
     rows, cols = np.nonzero(whole)
     out = np.zeros((rows.max() - rows.min() + 1, cols.max() - cols.min() + 1))
     for t in taps:
         if whole[t.i, t.j]:
-            out[t.i - rows.min(), t.j - cols.min()] += w[t.a, t.b] * y[t.p, t.q]
+            out[t.i - rows.min(), t.j - cols.min()] += w[t.a, t.b] * x[t.p, t.q]
     return out
 
 
 @pytest.mark.parametrize("stride", [1, 2, 3])
 def test_whole_windows_are_the_valid_modes_of_the_layer(stride):
     rng = np.random.default_rng(0)
-    y, w = rng.standard_normal((7, 8)), rng.standard_normal((2, 3))
-    taps = conv_taps(y.shape, w.shape, stride, (0, 0), "cross_correlation")
-    np.testing.assert_allclose(_from_whole_taps(y, w, taps), _valid_correlation(y, w, stride))
-    taps = conv_taps(y.shape, w.shape, stride, (1, 2), "convolution")
+    x, w = rng.standard_normal((7, 8)), rng.standard_normal((2, 3))
+    taps = conv_taps(x.shape, w.shape, stride, (0, 0), "cross_correlation")
+    np.testing.assert_allclose(_from_whole_taps(x, w, taps), _valid_correlation(x, w, stride))
+    taps = conv_taps(x.shape, w.shape, stride, (1, 2), "convolution")
     np.testing.assert_allclose(
-        _from_whole_taps(y, w, taps), _valid_correlation(y, w[::-1, ::-1], stride)
+        _from_whole_taps(x, w, taps), _valid_correlation(x, w[::-1, ::-1], stride)
     )
 
 
@@ -87,6 +88,19 @@ def test_drawing_runs_for_every_view_and_mode(view, mode):
     fig = draw_backward_pattern(mode=mode, stride=2, origin=(1, 0), view=view, step=7)
     assert len(fig.axes) == 3
     plt.close(fig)
+
+
+@pytest.mark.parametrize("view", ["dw", "dx"])
+def test_drawing_uses_the_notebooks_names(view):
+    """06 calls the input x and the upstream gradient dout; the drawing must not say y or dE/dy."""
+    fig = draw_backward_pattern(view=view, step=5)
+    texts = [fig.get_suptitle()] + [
+        t.get_text() for ax in fig.axes for t in [ax.title, *ax.texts]
+    ]
+    plt.close(fig)
+    joined = "\n".join(texts)
+    assert "dout" in joined and "input x" in joined
+    assert "dE/dy" not in joined and "y[" not in joined and "input y" not in joined
 
 
 def test_bad_arguments_are_refused():

@@ -1,9 +1,15 @@
 """Finite differences and the gradient check."""
 
+import re
+
 import numpy as np
 import pytest
 
 from course.gradcheck import check_gradient, numerical_gradient, numerical_vjp
+
+
+def numbers_in(message: str) -> list[float]:
+    return [float(token) for token in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", message)]
 
 
 def test_numerical_gradient_of_a_quadratic_is_exact_to_rounding():
@@ -64,10 +70,40 @@ def test_check_gradient_names_the_array_and_the_worst_index_without_the_answer()
     with pytest.raises(AssertionError) as error:
         check_gradient(lambda v: float(np.sum(v**2)), x, analytic, name="dW of layer")
     message = str(error.value)
-    assert "dW of layer" in message
+    assert message.startswith("dW of layer disagrees with finite differences: it differs")
     assert "index (0, 2)" in message
-    assert "relative error" in message
-    assert "4" not in message.split("value")[0]  # the numerical value 4.0 is not quoted
+    assert "value 5, relative error 0.25" in message
+    # the numerical value at the wrong entry, 4.0, appears nowhere in the message
+    assert all(abs(number - 4.0) > 1e-6 for number in numbers_in(message)), message
+
+
+def test_the_leak_check_reads_every_number_of_a_message():
+    assert 4.0 in numbers_in("dW: value 5, expected 4.0 (allowed: 1e-05 relative)")
+
+
+def test_check_gradient_names_an_exact_factor_and_explains_it_with_the_batch_size():
+    x = np.random.default_rng(5).standard_normal((4, 3))
+    # the mean over a batch of 4 has gradient 2 x / 4; this one divides by 4 once more
+    with pytest.raises(AssertionError) as error:
+        check_gradient(lambda v: float(np.sum(v**2)) / 4, x, 2 * x / 16, name="dx", batch_size=4)
+    message = str(error.value)
+    assert "dx disagrees with finite differences: it is exactly 1/4 times the right value" in message
+    assert "dividing by N twice" in message
+
+
+def test_check_gradient_names_the_opposite_sign():
+    x = np.random.default_rng(6).standard_normal(5)
+    with pytest.raises(AssertionError, match="opposite sign"):
+        check_gradient(lambda v: float(np.sum(np.sin(v))), x, -np.cos(x), name="dx")
+
+
+def test_check_gradient_passes_named_regions_on():
+    x = np.array([1.0, 2.0, 3.0])
+    analytic = 2 * x
+    analytic[1] = 0.0
+    region = np.array([False, True, False])
+    with pytest.raises(AssertionError, match="is 0 only where x ties, and right elsewhere"):
+        check_gradient(lambda v: float(np.sum(v**2)), x, analytic, regions={"where x ties": region})
 
 
 def test_check_gradient_reports_a_shape_mismatch():

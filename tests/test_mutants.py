@@ -3,11 +3,15 @@
 import pytest
 
 from tests.mutation import (
+    MAX_HIDDEN_ONLY_FRACTION,
     MIN_CORRECT_VARIANTS,
     MIN_MUTANTS,
+    RELATION_PHRASES,
     correct_variants,
     defines,
+    exact_relations,
     graded_names,
+    hidden_only,
     mutants,
     outcome_record,
     reference_failures,
@@ -19,6 +23,8 @@ ASSIGNMENTS = assignment_ids()
 PARTS = {a: notebook_parts(a) for a in ASSIGNMENTS}
 MUTANTS = [e for a in ASSIGNMENTS for e in mutants(a)]
 VARIANTS = [e for a in ASSIGNMENTS for e in correct_variants(a)]
+HIDDEN_ONLY = {label: reason for a in ASSIGNMENTS for label, reason in hidden_only(a).items()}
+EXACT_RELATIONS = {label: r for a in ASSIGNMENTS for label, r in exact_relations(a).items()}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -44,11 +50,41 @@ def test_entry_redefines_its_target(entry):
     assert defines(entry.source, entry.target), f"{entry.label} does not define {entry.target}"
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_marks_name_existing_mutants_and_few_are_hidden_only(assignment):
+    labels = {e.label for e in MUTANTS if e.assignment == assignment}
+    marked = set(hidden_only(assignment)) | set(exact_relations(assignment))
+    assert marked <= labels, f"marks name no mutant: {sorted(marked - labels)}"
+    allowed = MAX_HIDDEN_ONLY_FRACTION * len(labels)
+    assert len(hidden_only(assignment)) <= allowed, (
+        f"{len(hidden_only(assignment))} of {len(labels)} mutants are hidden-only; at most "
+        f"{MAX_HIDDEN_ONLY_FRACTION:.0%} may be: a student should meet the mistake in a visible test"
+    )
+
+
 @pytest.mark.parametrize("entry", MUTANTS, ids=lambda e: e.label)
 def test_mutant_is_killed(entry, record_property):
-    outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=True)
+    """Killed by the visible tests, or, where marked hidden-only, by grading."""
+    outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=True, visible_only=True)
+    if not outcome.killed:
+        outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=True)
     record_property(*outcome_record(outcome, "mutant"))
     assert outcome.killed, f"no test cell fails the mutant {entry.label}"
+    if outcome.visible_only:
+        assert entry.label not in HIDDEN_ONLY, (
+            f"{entry.label} is marked hidden-only, but a visible test catches it: remove the mark"
+        )
+    else:
+        assert entry.label in HIDDEN_ONLY, (
+            f"only the hidden tests catch {entry.label} ({outcome.first_message}); add a visible test "
+            "that does, or mark it in HIDDEN_ONLY with the reason a visible test cannot"
+        )
+    relation = EXACT_RELATIONS.get(entry.label)
+    if relation:
+        assert RELATION_PHRASES[relation] in outcome.first_message, (
+            f"{entry.label} is an exact {relation} of the right answer, but the first message does "
+            f"not say so ({RELATION_PHRASES[relation]!r}): {outcome.first_message}"
+        )
 
 
 @pytest.mark.parametrize("entry", VARIANTS, ids=lambda e: e.label)

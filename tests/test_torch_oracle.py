@@ -342,7 +342,7 @@ def test_simple_cnn_loss_and_gradients_match_torch(input_shape, num_filters, fil
     model = ns["SimpleCNN"](input_shape, num_filters=num_filters, filter_size=filter_size,
                             num_classes=num_classes, seed=0)
     for key in model.params:  # large enough weights that every layer matters
-        model.params[key] = rng.standard_normal(model.params[key].shape)
+        model.params[key][...] = rng.standard_normal(model.params[key].shape)
     x = rng.standard_normal((5,) + input_shape)
     y = rng.integers(0, num_classes, size=5)
     loss, grads = model.loss(x, y)

@@ -196,6 +196,23 @@ class Value(Value):
                     seen.add(id(parent))
                     queue.append(parent)
 '''),
+        "preorder_depth_first_without_sort": _value_backward('''
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+                for parent in node._parents:
+                    visit(parent)
+
+        visit(self)
+        for node in order:
+            node.grad = 0.0
+        self.grad = 1.0
+        for node in order:
+            node._backward()
+'''),
         "recursive_backward_without_sort": _value_backward('''
         def propagate(node):
             node._backward()
@@ -239,6 +256,17 @@ class Value(Value):
             node._backward()
 '''),
     },
+}
+
+# Mutants whose answer is, by construction, a fixed multiple of the right one; their first failure
+# message must name the factor or the sign (course.testing's diagnosis).
+EXACT_RELATIONS = {
+    "AddLayer": {"splits_gradient_in_half": "scale", "confused_with_subtraction": "sign"},
+    # Every fruit gradient divided by the tax: one factor on four numbers, which the test compares
+    # together. The two tax mutants are not listed: they are wrong on a single number, and any two
+    # numbers differ by some factor, so naming 1.1 there would be no diagnosis.
+    "fruit_price": {"backward_skips_the_tax_node": "scale"},
+    "Value": {"rsub_in_wrong_order": "sign"},  # a - 1 instead of 1 - a
 }
 
 CORRECT_VARIANTS = {

@@ -506,6 +506,14 @@ def cross_entropy_loss(p, t):
     dp[used] = -t[used] / p[used] / p.size
     return -np.sum(t[used] * np.log(p[used])) / p.size, dp
 ''',
+    "zeros_without_dtype": '''
+def cross_entropy_loss(p, t):
+    n = p.shape[0]
+    used = t != 0
+    dp = np.zeros(p.shape)
+    dp[used] = -t[used] / p[used] / n
+    return -np.sum(t[used] * np.log(p[used])) / n, dp
+''',
 }
 
 CROSS_ENTROPY_VARIANTS = {
@@ -560,4 +568,23 @@ CORRECT_VARIANTS = {
     "tanh_backward": TANH_BACKWARD_VARIANTS,
     "mse_loss": MSE_VARIANTS,
     "cross_entropy_loss": CROSS_ENTROPY_VARIANTS,
+}
+
+# Mutants whose answer is, by construction, a fixed multiple of the right one; their first failure
+# message must name the factor or the sign (course.testing's diagnosis).
+EXACT_RELATIONS = {
+    "mse_loss": {
+        "no_division_by_batch_size": "scale",  # loss N times the right one
+        "mean_over_all_elements": "scale",     # loss 1/K times
+        "gradient_misses_one_over_n": "scale",  # dy N times
+        "gradient_sign_flipped": "sign",
+        "forgot_the_half_cancels": "scale",    # dy 2 times
+        "loss_without_the_half": "scale",      # loss 2 times
+    },
+    "cross_entropy_loss": {
+        "gradient_misses_one_over_n": "scale",  # dp N times
+        "loss_summed_not_averaged": "scale",   # loss N times
+        "gradient_sign_flipped": "sign",
+        "mean_over_all_elements": "scale",     # loss and dp 1/K times
+    },
 }

@@ -120,6 +120,16 @@ def softmax_jacobian(x):
     y = softmax(x)
     return np.eye(len(y)) - np.outer(y, y)
 ''',
+    "double_loop_into_float64_zeros": '''
+def softmax_jacobian(x):
+    y = softmax(x)
+    k = len(y)
+    J = np.zeros((k, k))
+    for i in range(k):
+        for j in range(k):
+            J[i, j] = y[i] * ((i == j) - y[j])
+    return J
+''',
 }
 
 JACOBIAN_VARIANTS = {
@@ -193,6 +203,19 @@ def softmax_backward(dout, y):
     dout -= np.sum(dout * y, axis=1, keepdims=True)
     dout *= y
     return dout
+''',
+    "loop_into_float64_zeros": '''
+def softmax_backward(dout, y):
+    dx = np.zeros(dout.shape)
+    for n in range(len(y)):
+        dx[n] = y[n] * (dout[n] - np.dot(dout[n], y[n]))
+    return dx
+''',
+    "scales_y_in_place": '''
+def softmax_backward(dout, y):
+    weighted = np.sum(dout * y, axis=-1, keepdims=True)
+    y *= dout - weighted
+    return y
 ''',
 }
 
@@ -290,9 +313,30 @@ def softmax_cross_entropy(logits, labels):
     grad[rows, labels] -= 1
     return -np.mean(log_y[rows, labels]), grad / n
 ''',
+    "float64_one_hot_labels": '''
+def softmax_cross_entropy(logits, labels):
+    n, k = logits.shape
+    t = np.eye(k)[labels]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_y = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -np.sum(t * log_y) / n, (np.exp(log_y) - t) / n
+''',
 }
 
 CROSS_ENTROPY_VARIANTS = {
+    "log_softmax_layer_then_nll": '''
+def softmax_cross_entropy(logits, labels):
+    n = logits.shape[0]
+    rows = np.arange(n)
+    m = logits.max(axis=1, keepdims=True)
+    log_y = logits - m - np.log(np.exp(logits - m).sum(axis=1, keepdims=True))
+    loss = -log_y[rows, labels].sum() / n
+    dlog_y = np.zeros_like(logits)
+    dlog_y[rows, labels] = -1.0 / n
+    # backward of log-softmax: dx = g - softmax(x) * (sum of g over the row)
+    dlogits = dlog_y - np.exp(log_y) * dlog_y.sum(axis=1, keepdims=True)
+    return loss, dlogits
+''',
     "one_hot_matrix": '''
 def softmax_cross_entropy(logits, labels):
     n, k = logits.shape
@@ -340,4 +384,17 @@ CORRECT_VARIANTS = {
     "softmax_jacobian": JACOBIAN_VARIANTS,
     "softmax_backward": BACKWARD_VARIANTS,
     "softmax_cross_entropy": CROSS_ENTROPY_VARIANTS,
+}
+
+# Every mutant is caught by the visible tests.
+HIDDEN_ONLY = {}
+
+# Mutants whose answer is an exact rescaling or sign flip of the right one, where the first failing
+# check sees it: the batch of the hand example has N = 2.
+EXACT_RELATIONS = {
+    "softmax_cross_entropy": {
+        "loss_summed_not_averaged": "scale",
+        "gradient_misses_one_over_n": "scale",
+        "gradient_sign_flipped": "sign",
+    },
 }

@@ -80,6 +80,11 @@ def affine_backward(dout, cache):
     x, W, b = cache
     return x.T @ dout, dout @ W.T, dout.sum(axis=0)
 ''',
+        "db_with_keepdims": '''
+def affine_backward(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0, keepdims=True)
+''',
         "loops_into_float64_zeros": '''
 def affine_backward(dout, cache):
     x, W, b = cache
@@ -166,6 +171,18 @@ def mlp_forward(x, params):
         h = np.maximum(z, 0) if layer == 1 and n_layers > 1 else z
     return h, (caches, zs)
 ''',
+        "relu_mask_cast_to_float64": '''
+def mlp_forward(x, params):
+    n_layers = len(params) // 2
+    caches, zs = [], []
+    h = x
+    for layer in range(1, n_layers + 1):
+        z, c = affine_forward(h, params[f"W{layer}"], params[f"b{layer}"])
+        caches.append(c)
+        zs.append(z)
+        h = z * (z > 0).astype(float) if layer < n_layers else z
+    return h, (caches, zs)
+''',
     },
     "mlp_backward": {
         "relu_mask_includes_zero": '''
@@ -249,6 +266,18 @@ def mlp_backward(dscores, cache):
         grad, grads[f"W{layer}"], grads[f"b{layer}"] = affine_backward(grad, caches[layer - 1])
     return grads
 ''',
+        "relu_mask_cast_to_float64": '''
+def mlp_backward(dscores, cache):
+    caches, zs = cache
+    L = len(caches)
+    grads = {}
+    grad = dscores
+    for layer in range(L, 0, -1):
+        if layer < L:
+            grad = grad * (zs[layer - 1] > 0).astype(np.float64)
+        grad, grads[f"W{layer}"], grads[f"b{layer}"] = affine_backward(grad, caches[layer - 1])
+    return grads
+''',
     },
 }
 
@@ -325,6 +354,18 @@ def mlp_forward(x, params):
         h = z if layer == n_layers else np.where(z > 0, z, 0)
     return h, (caches, zs)
 ''',
+        "keys_sorted_by_number_and_typed_mask": '''
+def mlp_forward(x, params):
+    weight_keys = sorted((k for k in params if k.startswith("W")), key=lambda k: int(k[1:]))
+    caches, zs = [], []
+    h = x
+    for i, key in enumerate(weight_keys):
+        z, c = affine_forward(h, params[key], params["b" + key[1:]])
+        caches.append(c)
+        zs.append(z)
+        h = z * (z > 0).astype(z.dtype) if i < len(weight_keys) - 1 else z
+    return h, (caches, zs)
+''',
     },
     "mlp_backward": {
         "where_and_reversed": '''
@@ -357,5 +398,17 @@ def mlp_backward(dscores, cache):
             delta = (delta @ W.T) * step
     return grads
 ''',
+    },
+}
+
+# Every mutant is caught by the visible tests.
+HIDDEN_ONLY = {}
+
+# Mutants whose answer is an exact rescaling of the right one where the first failing check sees it
+# (the visible finite-difference check of affine_backward has a batch of N = 4).
+EXACT_RELATIONS = {
+    "affine_backward": {
+        "db_mean_over_batch": "scale",
+        "dW_averaged_over_batch": "scale",
     },
 }

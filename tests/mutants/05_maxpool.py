@@ -143,6 +143,53 @@ def maxpool_forward(x, pool=2, stride=2):
             argmax[:, :, i, j] = np.argmax(flat, axis=2)
     return out, (x, argmax, (ph, pw), stride)
 ''',
+        "flat_index_times_H": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw].reshape(N, C, ph * pw)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // pw) * H + j * stride + k % pw
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "default_stride_one": '''
+def maxpool_forward(x, pool=2, stride=1):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            flat = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw].reshape(N, C, ph * pw)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // pw) * W + j * stride + k % pw
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "window_slice_axes_swapped": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else pool
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride:i * stride + pw, j * stride:j * stride + ph]
+            h, w = window.shape[2:]
+            flat = window.reshape(N, C, h * w)
+            k = np.argmax(flat, axis=2)
+            out[:, :, i, j] = flat.max(axis=2)
+            argmax[:, :, i, j] = (i * stride + k // w) * W + j * stride + k % w
+    return out, (x, argmax, (ph, pw), stride)
+''',
     },
     "maxpool_backward": {
         "assignment_instead_of_addition": '''
@@ -254,6 +301,27 @@ def maxpool_backward(dout, cache):
     c_idx = np.arange(C)[None, :, None, None]
     np.add.at(dx, (n_idx, c_idx, rows, cols), dout)
     return dx
+''',
+        "fancy_index_assignment": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = np.zeros((N, C, H * W), dtype=x.dtype)
+    n_idx = np.arange(N)[:, None, None, None]
+    c_idx = np.arange(C)[None, :, None, None]
+    dx[n_idx, c_idx, argmax] = dout
+    return dx.reshape(x.shape)
+''',
+        "zeros_by_overwriting_x": '''
+def maxpool_backward(dout, cache):
+    x, argmax, _, _ = cache
+    N, C, H, W = x.shape
+    dx = x.reshape(N, C, H * W)
+    dx[...] = 0
+    n_idx = np.arange(N)[:, None, None, None]
+    c_idx = np.arange(C)[None, :, None, None]
+    np.add.at(dx, (n_idx, c_idx, argmax), dout)
+    return dx.reshape(x.shape)
 ''',
     },
 }

@@ -166,10 +166,13 @@ def conv2d_forward(x, w, b, stride=1, pad=0, mode="cross_correlation"):
         ),
         "db_averaged_over_batch": _backward(db="dout.sum(axis=(0, 2, 3)) / N"),
         "db_averaged_over_everything": _backward(db="dout.mean(axis=(0, 2, 3))"),
+        "dw_averaged_over_batch": _backward(
+            dw='(dkernel[:, :, ::-1, ::-1] if mode == "convolution" else dkernel) / N'
+        ),
         "dx_sums_over_channels": _backward(
             dx_update="dxp[n, :, top : top + KH, left : left + KW] += g * kernel[f].sum(axis=0)"
         ),
-        # the source's cross-correlation formula y_(is+a)(j+b): no stride on the columns
+        # the Habr article's cross-correlation formula y_(is+a)(j+b): no stride on the columns
         "dw_without_stride_on_columns": _backward(
             dw_update="dkernel[f] += g * xp[n, :, top : top + KH, j : j + KW]"
         ),
@@ -341,5 +344,14 @@ def conv2d_backward(dout, cache):
     dw = dkernel[:, :, ::-1, ::-1] if mode == "convolution" else dkernel
     return dx, dw, dout.sum(axis=(0, 2, 3))
 ''',
+    },
+}
+
+# The answer is exactly the right one times a factor: the first message must name it.
+EXACT_RELATIONS = {
+    "conv2d_backward": {
+        "db_averaged_over_batch": "scale",
+        "db_averaged_over_everything": "scale",
+        "dw_averaged_over_batch": "scale",
     },
 }

@@ -48,6 +48,9 @@ IM2COL_MUTANTS = {
     "padding_on_one_side_only": _mutate("im2col", (
         "np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))",
         "np.pad(x, ((0, 0), (0, 0), (0, 2 * pad), (0, 2 * pad)))")),
+    "buffer_always_float64": _mutate("im2col", (
+        "blocks = np.empty((N, out_h, out_w, C, kh, kw), dtype=x.dtype)",
+        "blocks = np.empty((N, out_h, out_w, C, kh, kw))")),
     "output_size_ignores_padding": _mutate(
         "im2col",
         ("out_h = (H + 2 * pad - kh) // stride + 1", "out_h = (H - kh) // stride + 1"),
@@ -120,6 +123,9 @@ COL2IM_MUTANTS = {
         ("blocks[:, :, :, :, a, b].transpose(0, 3, 1, 2)",
          "blocks[:, :, :, a, b, :].transpose(0, 3, 1, 2)"),
     ),
+    "buffer_always_float64": _mutate("col2im", (
+        "xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)",
+        "xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad))")),
     "stride_ignored": _mutate("col2im", (
         "xp[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride] += (",
         "xp[:, :, a:a + out_h, b:b + out_w] += (")),
@@ -245,7 +251,7 @@ def conv2d_backward_fast(dout, cache):
     order = cols.reshape(n_img, out_h, out_w, -1).reshape(-1, n_ch * kh * kw)
     dw = (flat @ order).reshape(w.shape)
     db = flat.sum(axis=1)
-    dxp = np.zeros((n_img, n_ch, height + 2 * pad, width + 2 * pad))
+    dxp = np.zeros((n_img, n_ch, height + 2 * pad, width + 2 * pad), dtype=dout.dtype)
     for a in range(kh):
         for b in range(kw):
             dxp[:, :, a:a + stride * out_h:stride, b:b + stride * out_w:stride] += np.einsum(
@@ -288,6 +294,24 @@ SIMPLECNN_MUTANTS = {
     "predict_returns_scores": _mutate("SimpleCNN", (
         "return np.argmax(self.forward(x)[0], axis=1)", "return self.forward(x)[0]")),
     "convolution_not_padded": _mutate("SimpleCNN", ("self.pad = k // 2", "self.pad = 0")),
+    "no_relu_at_all": _mutate(
+        "SimpleCNN",
+        ("act = np.maximum(conv, 0.0)", "act = conv"),
+        ("dconv = dact * (conv > 0)", "dconv = dact"),
+    ),
+    "pool_windows_grouped_without_transpose": _mutate(
+        "SimpleCNN",
+        ("\n                   .transpose(0, 1, 2, 4, 3, 5).reshape(n, f, hp, wp, 4))",
+         ".reshape(n, f, hp, wp, 4))"),
+        ("(dwindows.reshape(n, f, hp, wp, 2, 2)\n" + " " * 40
+         + ".transpose(0, 1, 2, 4, 3, 5).reshape(n, f, 2 * hp, 2 * wp))",
+         "dwindows.reshape(n, f, 2 * hp, 2 * wp)"),
+    ),
+    "dscores_sign_flipped": _mutate("SimpleCNN", (
+        "grads, _ = self.backward(dscores, cache)", "grads, _ = self.backward(-dscores, cache)")),
+    "he_variance_passed_as_scale": _mutate("SimpleCNN", (
+        "rng.normal(0.0, np.sqrt(2.0 / (channels * k * k)),",
+        "rng.normal(0.0, 2.0 / (channels * k * k),")),
     "loss_summed_over_batch": _mutate(
         "SimpleCNN",
         ("loss = float(-log_probs[np.arange(n), y].mean())",
@@ -400,6 +424,123 @@ class SimpleCNN:
 
 # -------------------------------------------------------------------------------- train
 
+_LAYERS_KEEP_REFERENCES = '''
+class Convolution:
+    """A conv layer that keeps the weight and bias arrays it was built with."""
+
+    def __init__(self, weight, bias, pad):
+        self.weight, self.bias, self.pad = weight, bias, pad
+
+    def forward(self, x):
+        out, self.cache = conv2d_forward_fast(x, self.weight, self.bias, 1, self.pad)
+        return out
+
+    def backward(self, dout):
+        dx, self.dweight, self.dbias = conv2d_backward_fast(dout, self.cache)
+        return dx
+
+
+class Relu:
+    def forward(self, x):
+        self.mask = x <= 0
+        out = x.copy()
+        out[self.mask] = 0.0
+        return out
+
+    def backward(self, dout):
+        dx = dout.copy()
+        dx[self.mask] = 0.0
+        return dx
+
+
+class Pooling:
+    """2x2 max pooling, stride 2, with a loop over the four offsets of a window."""
+
+    def forward(self, x):
+        n, f, h, w = x.shape
+        self.shape, hp, wp = x.shape, h // 2, w // 2
+        self.best = np.full((n, f, hp, wp), -np.inf)
+        self.where = np.zeros((n, f, hp, wp), dtype=int)
+        for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+            entry = x[:, :, a:2 * hp:2, b:2 * wp:2]
+            better = entry > self.best
+            self.best = np.where(better, entry, self.best)
+            self.where = np.where(better, k, self.where)
+        return self.best
+
+    def backward(self, dout):
+        dx = np.zeros(self.shape)
+        hp, wp = dout.shape[2], dout.shape[3]
+        for k, (a, b) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+            dx[:, :, a:2 * hp:2, b:2 * wp:2] = np.where(self.where == k, dout, 0.0)
+        return dx
+
+
+class Affine:
+    """Flattens its input, then x @ W + b, keeping the arrays W and b it was built with."""
+
+    def __init__(self, weight, bias):
+        self.weight, self.bias = weight, bias
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.x = x.reshape(len(x), -1)
+        return self.x @ self.weight + self.bias
+
+    def backward(self, dout):
+        self.dweight, self.dbias = self.x.T @ dout, dout.sum(axis=0)
+        return (dout @ self.weight.T).reshape(self.shape)
+
+
+class SimpleCNN:
+    """Deep Learning from Scratch style: a list of layers that hold the parameter arrays."""
+
+    def __init__(self, input_shape, num_filters=8, filter_size=3, num_classes=10, seed=0):
+        channels, height, width = input_shape
+        rng = np.random.default_rng(seed)
+        scale = np.sqrt(2.0 / (channels * filter_size ** 2))
+        self.params = {
+            "W1": scale * rng.standard_normal((num_filters, channels, filter_size, filter_size)),
+            "b1": np.zeros(num_filters),
+            "W2": 0.01 * rng.standard_normal((num_filters * (height // 2) * (width // 2),
+                                              num_classes)),
+            "b2": np.zeros(num_classes),
+        }
+        self.conv = Convolution(self.params["W1"], self.params["b1"], filter_size // 2)
+        self.affine = Affine(self.params["W2"], self.params["b2"])
+        self.layers = [self.conv, Relu(), Pooling(), self.affine]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x, None
+
+    def backward(self, dscores, cache=None):
+        dout = dscores
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        grads = {"W1": self.conv.dweight, "b1": self.conv.dbias,
+                 "W2": self.affine.dweight, "b2": self.affine.dbias}
+        return grads, dout
+
+    def loss(self, x, y):
+        scores, _ = self.forward(x)
+        n = len(x)
+        scores = scores - scores.max(axis=1, keepdims=True)
+        probs = np.exp(scores)
+        probs /= probs.sum(axis=1, keepdims=True)
+        loss = -np.mean(np.log(probs[np.arange(n), y] + 1e-300))
+        dscores = probs.copy()
+        dscores[np.arange(n), y] -= 1.0
+        grads, _ = self.backward(dscores / n)
+        return float(loss), grads
+
+    def predict(self, x):
+        return self.forward(x)[0].argmax(axis=1)
+'''
+
+SIMPLECNN_VARIANTS["layers_keep_references"] = _LAYERS_KEEP_REFERENCES
+
 TRAIN_MUTANTS = {
     "never_shuffled": _mutate("train", ("order = rng.permutation(n)", "order = np.arange(n)")),
     "shuffled_once_for_all_epochs": _mutate("train", (
@@ -476,6 +617,16 @@ MUTANTS = {
     "conv2d_backward_fast": CONV_BACKWARD_MUTANTS,
     "SimpleCNN": SIMPLECNN_MUTANTS,
     "train": TRAIN_MUTANTS,
+}
+
+# Only the hidden tests catch these; why a visible test cannot without giving the answer away.
+HIDDEN_ONLY: dict[str, dict[str, str]] = {}
+
+# Mutants whose answer is an exact multiple or the negative of the right one.
+EXACT_RELATIONS = {
+    "conv2d_backward_fast": {"dw_averaged_over_batch": "scale", "db_averaged_over_pixels": "scale"},
+    "SimpleCNN": {"gradient_not_divided_by_batch": "scale", "loss_summed_over_batch": "scale",
+                  "dscores_sign_flipped": "sign"},
 }
 
 CORRECT_VARIANTS = {
