@@ -1,15 +1,17 @@
 """Recording graded submissions into the real gradebook, from one place.
 
 Workers never touch the course's gradebook. The process that runs
-``course grade`` records every result, one at a time, by running
-nbgrader's own ``Autograde`` converter on the real course (through
+``course grade`` records every result by running nbgrader's own
+``Autograde`` converter on the real course (through
 ``NbGraderAPI.autograde``, the call formgrader makes) with nbgrader's
 ``Execute`` replaced by :class:`ReplayExecute`, the recorder's half of the
 pipe whose worker half is :class:`grader.worker.execute.SandboxExecute`.
 So the gradebook rows, the ``autograded/`` folder and the handling of
 missing, misnamed, crashed or late notebooks are nbgrader's, and there is
 a single writer: no SQLite lock contention between graders, and the same
-code path for SQLite and PostgreSQL.
+code path for SQLite and PostgreSQL. Results that arrive together are
+recorded one after the other in one gradebook transaction
+(:meth:`Recorder.record_batch`, :class:`grader.instructor.gradebook.SharedGradebook`).
 """
 
 from __future__ import annotations
