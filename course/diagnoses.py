@@ -154,28 +154,38 @@ def _write_factor(factor: Fraction) -> str:
 
 
 def _what_a_factor_usually_means(factor: Fraction, batch_size: int | None) -> str:
+    """The usual cause of a factor, as a hint ("" when there is none worth saying).
+
+    A caller that passes ``batch_size`` says that the batch matters here, so a factor N or 1/N
+    is explained by the batch only: with N = 2, not as the 0.5 of a squared loss.
+    """
     size = abs(factor)
-    meanings = []
-    if batch_size and batch_size > 1 and size == batch_size:
-        meanings.append(
-            f"with a batch of N = {batch_size}, that usually means a missing 1/N (a sum, not a mean)"
-        )
-    if batch_size and batch_size > 1 and size == Fraction(1, batch_size):
-        meanings.append(
-            f"with a batch of N = {batch_size}, that usually means dividing by N twice "
-            "(once in the loss and again in its gradient)"
+    batch = batch_size if batch_size and batch_size > 1 else None
+    if batch and size == batch:
+        return f"with a batch of N = {batch}, that usually means a missing 1/N (a sum, not a mean)"
+    if batch and size == Fraction(1, batch):
+        return (
+            f"with a batch of N = {batch}, that usually means dividing by N twice "
+            "(once in the loss and again in its gradient), or a mean where the layer's gradient "
+            "sums: dout already carries the 1/N"
         )
     if size == 2:
-        meanings.append(
+        return (
             "a factor 2 usually means a 0.5 left out (as in 0.5 * sum(d**2), or in its derivative) "
             "or a path counted twice"
         )
     if size == Fraction(1, 2):
-        meanings.append(
+        return (
             "a factor 1/2 usually means a 0.5 too many (the derivative of 0.5 * sum(d**2) has none) "
             "or one of two paths left out"
         )
-    return "; ".join(meanings)
+    if size.numerator == 1 and size.denominator > 10:
+        count = size.denominator
+        over = f"{count} numbers"
+        if batch and count % batch == 0:
+            over += f" (N = {batch} times {count // batch}: the batch and, e.g., the positions)"
+        return f"that usually means a mean over {over} where the gradient sums (np.mean for np.sum)"
+    return ""
 
 
 def _factor_sentence(factor: Fraction, batch_size: int | None) -> str:
@@ -243,7 +253,8 @@ def diagnose_scale(c: Comparison) -> str | None:
     >>> assert_tensor_close(right / 4, right, name="dW", batch_size=4)
     Traceback (most recent call last):
     AssertionError: dW is exactly 1/4 times the right value: with a batch of N = 4, that usually means
-    dividing by N twice (once in the loss and again in its gradient).
+    dividing by N twice (once in the loss and again in its gradient), or a mean where the layer's
+    gradient sums: dout already carries the 1/N.
     >>> assert_tensor_close(-right, right, name="dx")
     Traceback (most recent call last):
     AssertionError: dx is exactly -1 times the right value: it has the opposite sign everywhere.

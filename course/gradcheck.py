@@ -156,7 +156,8 @@ def check_gradient(
     >>> check_gradient(lambda v: float(np.mean(v**2)), x, 2 * x / 4 / 4, name="dx", batch_size=4)
     Traceback (most recent call last):
     AssertionError: dx disagrees with finite differences: it is exactly 1/4 times the right value: with a
-    batch of N = 4, that usually means dividing by N twice (once in the loss and again in its gradient).
+    batch of N = 4, that usually means dividing by N twice (once in the loss and again in its gradient),
+    or a mean where the layer's gradient sums: dout already carries the 1/N.
     >>> check_gradient(lambda v: float(np.sum(v**3)), x, 3 * x**2 + np.eye(2), name="dW")
     Traceback (most recent call last):
     AssertionError: dW disagrees with finite differences: it differs from the finite-difference estimate

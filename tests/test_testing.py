@@ -167,7 +167,21 @@ DIAGNOSES = {
     "a factor 3": (3 * RIGHT, RIGHT, {}, "is exactly 3 times the right value."),
     "the opposite sign": (-RIGHT, RIGHT, {}, "exactly -1 times the right value: it has the opposite sign"),
     "a negative factor": (-RIGHT / 2, RIGHT, {}, "exactly -1/2 times the right value (the opposite sign"),
-    "a whole reciprocal": (RIGHT / 24, RIGHT, {}, "exactly 1/24 times the right value"),
+    "a whole reciprocal": (
+        RIGHT / 24, RIGHT, {},
+        "exactly 1/24 times the right value: that usually means a mean over 24 numbers where the"),
+    "a whole reciprocal, a multiple of the batch size": (
+        RIGHT / 24, RIGHT, {"batch_size": 2},
+        "a mean over 24 numbers (N = 2 times 12: the batch and, e.g., the positions)"),
+    "1/N with a batch of 2 is not the 0.5 of a squared loss": (
+        RIGHT / 2, RIGHT, {"batch_size": 2},
+        "1/2 times the right value: with a batch of N = 2, that usually means dividing by N twice "
+        "(once in the loss and again in its gradient), or a mean where the layer's gradient sums: "
+        "dout already carries the 1/N."),
+    "N with a batch of 2 is not a 0.5 left out": (
+        RIGHT * 2, RIGHT, {"batch_size": 2},
+        "2 times the right value: with a batch of N = 2, that usually means a missing 1/N (a sum, "
+        "not a mean)."),
     "any constant factor": (RIGHT * np.pi, RIGHT, {}, "is about 3.142 times the right value at every entry"),
     "a transpose of a square": (RIGHT[:3].T, RIGHT[:3], {}, "with axes 0 and 1 swapped (a transpose)"),
     "a permutation of axes": (AXES_3.transpose(2, 0, 1), AXES_3, {}, "with its axes in the order (2, 0, 1)"),

@@ -190,6 +190,38 @@ def maxpool_forward(x, pool=2, stride=2):
             argmax[:, :, i, j] = (i * stride + k // w) * W + j * stride + k % w
     return out, (x, argmax, (ph, pw), stride)
 ''',
+        "pooled_across_the_batch": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else tuple(pool)
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            r0, c0 = i * stride, j * stride
+            window = x[:, :, r0:r0 + ph, c0:c0 + pw]
+            out[:, :, i, j] = window.max()  # one maximum over every image and channel
+            k = np.argmax(window.reshape(N, C, ph * pw), axis=2)
+            argmax[:, :, i, j] = (r0 + k // pw) * W + (c0 + k % pw)
+    return out, (x, argmax, (ph, pw), stride)
+''',
+        "winner_index_with_ph_for_pw": '''
+def maxpool_forward(x, pool=2, stride=2):
+    ph, pw = (pool, pool) if np.ndim(pool) == 0 else tuple(pool)
+    N, C, H, W = x.shape
+    Ho, Wo = (H - ph) // stride + 1, (W - pw) // stride + 1
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.intp)
+    for i in range(Ho):
+        for j in range(Wo):
+            r0, c0 = i * stride, j * stride
+            window = x[:, :, r0:r0 + ph, c0:c0 + pw].reshape(N, C, ph * pw)
+            k = np.argmax(window, axis=2)
+            out[:, :, i, j] = np.take_along_axis(window, k[:, :, None], axis=2)[:, :, 0]
+            argmax[:, :, i, j] = (r0 + k // ph) * W + (c0 + k % ph)  # right for square windows only
+    return out, (x, argmax, (ph, pw), stride)
+''',
     },
     "maxpool_backward": {
         "assignment_instead_of_addition": '''

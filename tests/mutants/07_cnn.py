@@ -281,6 +281,10 @@ SIMPLECNN_MUTANTS = {
         "first_max = np.argmax(windows, axis=-1)",
         "first_max = 3 - np.argmax(windows[..., ::-1], axis=-1)")),
     "relu_backward_forgotten": _mutate("SimpleCNN", ("dconv = dact * (conv > 0)", "dconv = dact")),
+    "relu_derivative_one_at_zero": _mutate("SimpleCNN", (
+        "dconv = dact * (conv > 0)", "dconv = dact * (conv >= 0)")),
+    "labels_indexed_as_a_block": _mutate("SimpleCNN", (
+        "loss = float(-log_probs[np.arange(n), y].mean())", "loss = float(-log_probs[:, y].mean())")),
     "gradient_not_divided_by_batch": _mutate("SimpleCNN", ("        dscores /= n\n", "")),
     "softmax_without_max_shift": _mutate("SimpleCNN", (
         "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores")),
