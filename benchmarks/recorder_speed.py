@@ -16,8 +16,9 @@ process) and then feeds copies of those two results, as ``--results`` students, 
    commits (``Recorder(shared=False)``: how ``course grade`` recorded before this benchmark existed);
 2. *one at a time*: ``Recorder.record``, one shared engine, one transaction per result (what
    ``course grade`` does when results arrive one by one);
-3. *batched*: ``Recorder.record_batch`` with ``--batch`` results per transaction (what ``course grade``
-   does when results wait to be recorded);
+3. *batched*: ``Recorder.record_batch`` with ``--batch`` results at a time (what ``course grade``
+   does when results wait to be recorded): one transaction on SQLite, one per result on other
+   servers (``SharedGradebook.results_per_transaction``);
 
 on SQLite and on a throwaway PostgreSQL server on loopback, each time into a fresh gradebook, and
 prints results per minute, the ratios to the first, and whether the three left identical gradebooks

@@ -3,9 +3,9 @@
 :func:`grade` plans the run (:mod:`grader.instructor.plan`), sends one task per (student, assignment)
 to Dask (a LocalCluster, or the scheduler at an address) or runs them here one by one, records each
 result in the gradebook as it arrives (:class:`grader.instructor.record.Recorder`), and shows a
-progress bar. Results that arrive while others are being recorded are recorded together, in one
-gradebook transaction (:meth:`grader.instructor.record.Recorder.record_batch`): the busier the recorder,
-the larger its batches, so that it keeps up with the workers.
+progress bar. Results that arrive while others are being recorded are recorded together
+(:meth:`grader.instructor.record.Recorder.record_batch`; one transaction on SQLite): the busier the
+recorder, the larger its batches, so that it keeps up with the workers.
 
 Each student has at most one task in flight: a student's next assignment is submitted when the
 previous one comes back, so two tasks of one student never run at once; tasks of different students
@@ -35,8 +35,8 @@ from grader.worker.task import run_task
 
 __all__ = ["GradeOptions", "grade", "MAX_BATCH"]
 
-#: Results recorded in one gradebook transaction at most (more wait for the next): a bounded time during
-#: which the gradebook is locked for other writers (formgrader), and little lost work if a commit fails.
+#: Results recorded together at most (one SQLite transaction; more wait for the next batch): a bounded
+#: time during which the gradebook is locked for other writers (formgrader), little lost if a commit fails.
 MAX_BATCH = 32
 
 
@@ -194,7 +194,7 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
 
         # one task per student in flight: a student's next assignment waits for the previous one
         running = as_completed([submit(student) for student in queues])
-        # every result that came back while the previous batch was being recorded: one transaction
+        # every result that came back while the previous batch was being recorded: recorded together
         for done in running.batches():
             arrived = []
             for future in done:

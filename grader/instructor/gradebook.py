@@ -203,8 +203,14 @@ class SharedGradebook:
         self.db_url = db_url
         self.engine: Engine = create_engine(db_url, future=True)
         self.connection: Connection | None = None
-        if self.engine.dialect.name == "sqlite":
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite:
             _sqlite_savepoints(self.engine)
+        #: Results recorded per transaction. SQLite: a whole batch, one ``fsync``. Other servers: one
+        #: (the shared engine still spares the rest): each result opens some 30 savepoints, and on
+        #: PostgreSQL a transaction of 16 results recorded slower than 16 transactions in
+        #: ``benchmarks/recorder_speed.py`` (PostgreSQL caches only 64 subtransactions per transaction).
+        self.results_per_transaction = 1_000_000 if sqlite else 1
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -134,10 +134,11 @@ class Recorder:
         self.record_batch([result])
 
     def record_batch(self, results: list[TaskResult]) -> None:
-        """Record worker results in one gradebook transaction; fill ``recorded``, ``score``... in place.
+        """Record worker results, in one gradebook transaction on SQLite; fill ``recorded``, ``score``...
 
         Each result is recorded as :meth:`NbGraderAPI.autograde` records it alone; the transaction
-        (:meth:`grader.instructor.gradebook.SharedGradebook.transaction`) only spares a commit per row.
+        (:meth:`grader.instructor.gradebook.SharedGradebook.transaction`) only spares a commit per row
+        (on other servers each result has its own: see ``SharedGradebook.results_per_transaction``).
         Never raises: a result that cannot be recorded is reported (``record_error``), never allowed to
         stop the batch; when the transaction itself fails, every result of the batch says so.
         """
@@ -145,15 +146,18 @@ class Recorder:
             for result in results:
                 self._record_one(result)
             return
-        try:
-            with self.gradebook.transaction():
-                for result in results:
-                    self._record_one(result)
-        except Exception as error:  # noqa: BLE001 - the commit failed: nothing of the batch was kept
-            for result in results:
-                result.recorded, result.score, result.max_score, result.cells = False, None, None, {}
-                result.record_error = (f"the gradebook transaction failed: {type(error).__name__}: "
-                                       f"{error}")[-1500:]
+        size = self.gradebook.results_per_transaction
+        for start in range(0, len(results), size):
+            together = results[start:start + size]
+            try:
+                with self.gradebook.transaction():
+                    for result in together:
+                        self._record_one(result)
+            except Exception as error:  # noqa: BLE001 - the commit failed: nothing of these was kept
+                for result in together:
+                    result.recorded, result.score, result.max_score, result.cells = False, None, None, {}
+                    result.record_error = (f"the gradebook transaction failed: {type(error).__name__}: "
+                                           f"{error}")[-1500:]
 
     def _record_one(self, result: TaskResult) -> None:
         started = time.perf_counter()
