@@ -9,18 +9,20 @@ plus one result that came back without an executed notebook (a crash). The five 
 * in one batch (``Recorder.record_batch``: one engine and one transaction);
 
 on SQLite and on PostgreSQL, each into a fresh gradebook: every row must be the same
-(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says.
+(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says. A batch
+whose commit fails keeps nothing, and each of its results says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import nbgrader.api
 import pytest
 
 from grader.instructor.engine import GradeOptions
-from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot
+from grader.instructor.gradebook import SharedGradebook, empty_gradebook, gradebook_snapshot
 from grader.instructor.plan import assignment_bundle, read_submission
 from grader.instructor.record import Recorder
 from grader.messages import Status, TaskResult
@@ -96,3 +98,28 @@ def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker
         run_nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
         runs.append(_record(course, url, worker_results, batched, monkeypatch))
     _compare(*runs)
+
+
+def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
+                                                                               monkeypatch):
+    course = copy_course(template[0], "recorder-commit-fails")
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    real = SharedGradebook.transaction
+
+    @contextlib.contextmanager
+    def failing_commit(self):
+        with real(self):
+            yield
+            raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+
+    monkeypatch.setattr(SharedGradebook, "transaction", failing_commit)
+    results = [dataclasses.replace(r, phases=dict(r.phases)) for r in worker_results]
+    recorder = Recorder(course, url)
+    try:
+        recorder.record_batch(results)
+    finally:
+        recorder.close()
+    for result in results:
+        assert not result.recorded and not result.graded and result.score is None, result.student
+        assert "the gradebook transaction failed: OSError: disk full" in result.record_error
+    assert not gradebook_snapshot(url), "rows of a failed batch were kept"
