@@ -134,7 +134,7 @@ def main() -> None:
                 medians = {phase: statistics.median(p[phase] for p in outcome["phases"] if phase in p)
                            for phase in PHASES if any(phase in p for p in outcome["phases"])}
                 print(f"{outcome['label']}: median seconds per task by phase: "
-                      + ", ".join(f"{phase} {seconds:.2f}" for phase, seconds in medians.items()))
+                      + ", ".join(f"{phase} {seconds:.3f}" for phase, seconds in medians.items()))
         for outcome in runs:
             if "graded" not in outcome:
                 continue

@@ -55,18 +55,20 @@ class SandboxExecute(Execute):
     phases_report = Unicode("", help="file that receives the seconds of kernel start and execution, "
                                      "added up over the assignment's notebooks").tag(config=True)
 
-    async def async_start_new_kernel(self, **kwargs):
+    # the synchronous forms are what nbclient's setup_kernel calls (wrappers of the async methods made
+    # when nbclient's class was defined: overriding the async methods would not reach them)
+    def start_new_kernel(self, **kwargs):
         started = time.perf_counter()
         try:
-            return await super().async_start_new_kernel(**kwargs)
+            return super().start_new_kernel(**kwargs)
         finally:
             self._kernel_seconds += time.perf_counter() - started
 
-    async def async_start_new_kernel_client(self):
+    def start_new_kernel_client(self):
         # waits until the kernel answers: the rest of its start
         started = time.perf_counter()
         try:
-            return await super().async_start_new_kernel_client()
+            return super().start_new_kernel_client()
         finally:
             self._kernel_seconds += time.perf_counter() - started
 
