@@ -123,3 +123,23 @@ def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(te
         assert not result.recorded and not result.graded and result.score is None, result.student
         assert "the gradebook transaction failed: OSError: disk full" in result.record_error
     assert not gradebook_snapshot(url), "rows of a failed batch were kept"
+
+
+def test_the_recorder_s_metadata_check_raises_what_jsonschema_raises():
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from grader.instructor.record import _SchemaChecker
+
+    schema = MetadataValidator().schema
+    good = {"schema_version": 3, "grade": True, "solution": False, "locked": True, "points": 2,
+            "grade_id": "test_a"}
+    checker = _SchemaChecker()
+    for _ in range(2):  # the second call uses the compiled validator
+        checker.validate(good, schema)
+        for bad in ({**good, "points": "two"}, {**good, "grade_id": "test a!"}, {**good, "locked": 1}):
+            with pytest.raises(jsonschema.ValidationError) as ours:
+                checker.validate(bad, schema)
+            with pytest.raises(jsonschema.ValidationError) as theirs:
+                jsonschema.validate(bad, schema)
+            assert ours.value.message == theirs.value.message
