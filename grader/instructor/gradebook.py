@@ -187,7 +187,7 @@ class SharedGradebook:
     engine (so every SQL statement is compiled again), a check of every table, and a commit after
     nearly every row (33 commits per submission of notebook 01, each an ``fsync`` on SQLite). In one
     profiled run (``benchmarks/recorder_speed.py --profile``, 30 results, on a busy machine) recording
-    took 35 s so and 7 s in batches of 10 with this class. Within :meth:`transaction`, the
+    took 35 s without this class and 7 s with it, in batches of 10. Within :meth:`transaction`, the
     ``Gradebook`` name of every loaded nbgrader (and grader) module is :class:`_JoinedGradebook`, so all
     of them share this engine, its compiled statements and one transaction, committed once at the end.
     nbgrader's code and SQL are unchanged: the rows are the same (tested against one transaction per
