@@ -16,8 +16,9 @@ that course:
 3. ``course grade "*" --workers 2``.
 
 For each it prints the wall time and submissions per minute, and for the
-``course grade`` runs the per-submission task time (median and max) from
-their JSON report, and checks that the three gradebooks agree.
+``course grade`` runs the per-submission task time (median and max) and the
+median seconds of each phase of a task (``TaskResult.phases``) from their
+JSON report, and checks that the three gradebooks agree.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
+from grader.messages import PHASES  # noqa: E402
 from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
 from tests.course_copy import (  # noqa: E402
     blank_submission,
@@ -85,6 +87,7 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     if report.exists():
         rows = json.loads(report.read_text())
         outcome["task_seconds"] = [row["seconds"] for row in rows]
+        outcome["phases"] = [row.get("phases") or {} for row in rows]
         outcome["graded"] = sum(row["status"] == "graded" and bool(row["recorded"]) for row in rows)
     return outcome
 
@@ -126,6 +129,12 @@ def main() -> None:
                   f"{serial / outcome['seconds']:>10.2f}x{median:>13}{longest:>10}")
         for outcome in runs:
             print(f"{outcome['label']}: {outcome['seconds'] / count:.1f} s per submission on average")
+        for outcome in runs:
+            if outcome.get("phases"):
+                medians = {phase: statistics.median(p[phase] for p in outcome["phases"] if phase in p)
+                           for phase in PHASES if any(phase in p for p in outcome["phases"])}
+                print(f"{outcome['label']}: median seconds per task by phase: "
+                      + ", ".join(f"{phase} {seconds:.3f}" for phase, seconds in medians.items()))
         for outcome in runs:
             if "graded" not in outcome:
                 continue

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 __all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "Submission", "Flag", "ProbeReport",
-           "Status", "TaskResult"]
+           "PHASES", "Status", "TaskResult"]
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,19 @@ class ProbeReport:
     truncated_cells: tuple[int, ...] = ()
 
 
+#: The phases of a task, in order, with what each covers (keys of :attr:`TaskResult.phases`).
+PHASES = {
+    "analysis": "static flags of the submission (worker)",
+    "scratch": "building the scratch course and taking a uid (worker)",
+    "kernel_start": "starting the sandboxed kernel until it answers (worker)",
+    "execution": "running the notebook's cells and the probe (worker)",
+    "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, writing (worker)",
+    "collect": "reading back the executed notebooks and cleaning up (worker)",
+    "transfer": "from the worker's end of the task to the instructor's process (Dask)",
+    "recording": "recording in the gradebook with nbgrader (instructor)",
+}
+
+
 class Status(StrEnum):
     """How a worker's task ended."""
 
@@ -203,6 +216,10 @@ class TaskResult:
         ``host:pid`` of the worker process.
     log : str
         The tail of nbgrader's output.
+    phases : dict of str to float
+        Seconds spent in each phase of the task, in the order of :data:`PHASES` (a phase that did not
+        happen is missing): the worker fills all but ``transfer`` (worker to instructor, filled when
+        the result arrives) and ``recording`` (filled by the recorder).
     recorded : bool
         nbgrader recorded the submission in the gradebook.
     record_error : str
@@ -225,6 +242,7 @@ class TaskResult:
     finished: float = 0.0
     worker: str = ""
     log: str = ""
+    phases: dict[str, float] = field(default_factory=dict)
     recorded: bool = False
     record_error: str = ""
     score: float | None = None

@@ -3,7 +3,9 @@
 :func:`grade` plans the run (:mod:`grader.instructor.plan`), sends one task per (student, assignment)
 to Dask (a LocalCluster, or the scheduler at an address) or runs them here one by one, records each
 result in the gradebook as it arrives (:class:`grader.instructor.record.Recorder`), and shows a
-progress bar.
+progress bar. Results that arrive while others are being recorded are recorded together
+(:meth:`grader.instructor.record.Recorder.record_batch`; one transaction on SQLite): the busier the
+recorder, the larger its batches, so that it keeps up with the workers.
 
 Each student has at most one task in flight: a student's next assignment is submitted when the
 previous one comes back, so two tasks of one student never run at once; tasks of different students
@@ -19,6 +21,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +33,11 @@ from grader.instructor.record import Recorder, load_course_config
 from grader.messages import AssignmentBundle, SandboxLimits, Submission, TaskOptions, TaskResult
 from grader.worker.task import run_task
 
-__all__ = ["GradeOptions", "grade"]
+__all__ = ["GradeOptions", "grade", "MAX_BATCH"]
+
+#: Results recorded together at most (one SQLite transaction; more wait for the next batch): a bounded
+#: time during which the gradebook is locked for other writers (formgrader), little lost if a commit fails.
+MAX_BATCH = 32
 
 
 @dataclass
@@ -115,17 +122,20 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     results: list[TaskResult] = []
     bar = _Progress(len(submissions), options.progress)
 
-    def finish(result: TaskResult) -> None:
-        recorder.record(result)
-        results.append(result)
-        bar.update(result)
-        if on_result:
-            on_result(result)
+    def finish(arrived: list[TaskResult]) -> None:
+        for start in range(0, len(arrived), MAX_BATCH):
+            batch = arrived[start:start + MAX_BATCH]
+            recorder.record_batch(batch)
+            for result in batch:
+                results.append(result)
+                bar.update(result)
+                if on_result:
+                    on_result(result)
 
     try:
         if options.workers == 0 and not options.scheduler:
             for submission in submissions:
-                finish(run_task(bundles[submission.assignment], submission))
+                finish([_arrived(run_task(bundles[submission.assignment], submission))])
         else:
             _grade_on_dask(bundles, submissions, options, finish)
     finally:
@@ -134,8 +144,22 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     return results
 
 
+def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
+    """A Dask task that returns its argument: where the workers fetch an assignment's bundle from."""
+    return bundle
+
+
+def _arrived(result: TaskResult) -> TaskResult:
+    """Stamp the ``transfer`` phase: the worker's clock at the task's end to this process's at arrival.
+
+    Clocks of other machines may differ: a negative span counts as 0.
+    """
+    result.phases["transfer"] = max(0.0, time.time() - result.finished)
+    return result
+
+
 def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submission], options: GradeOptions,
-                   finish: Callable[[TaskResult], None],
+                   finish: Callable[[list[TaskResult]], None],
                    task: Callable[[AssignmentBundle, Submission], TaskResult] = run_task) -> None:
     from distributed import Client, LocalCluster, as_completed
 
@@ -148,10 +172,13 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        # a list, not the bundle itself: scatter() treats some containers specially (a dict's keys become
-        # Dask keys); a one-element list is scattered as its element
-        shared = {a: client.scatter([b], broadcast=True)[0] for a, b in bundles.items()}
         token = uuid.uuid4().hex[:8]
+        # each bundle is the result of a task that returns it, not scattered data: Dask drops the extra
+        # copies of scattered data (its active memory manager), so a worker that dies can take the only
+        # copy with it and every task of the assignment fails ("lost scattered data"); a task's result
+        # is computed again on a surviving worker
+        shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
+                  for a, b in bundles.items()}
         queues: dict[str, list[Submission]] = {}
         for submission in submissions:
             queues.setdefault(submission.student, []).append(submission)
@@ -167,18 +194,22 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
 
         # one task per student in flight: a student's next assignment waits for the previous one
         running = as_completed([submit(student) for student in queues])
-        for future in running:
-            submission = keys[future.key]
-            try:
-                result = future.result()
-            except Exception as error:  # noqa: BLE001 - a lost worker, a failed task
-                result = TaskResult.failed(submission.assignment, submission.student,
-                                           f"the task failed on Dask: {type(error).__name__}: {error}")
-            finally:
-                future.release()
-            if queues[submission.student]:
-                running.add(submit(submission.student))
-            finish(result)
+        # every result that came back while the previous batch was being recorded: recorded together
+        for done in running.batches():
+            arrived = []
+            for future in done:
+                submission = keys.pop(future.key)
+                try:
+                    result = _arrived(future.result())
+                except Exception as error:  # noqa: BLE001 - a task that raised, or failed on every worker
+                    result = TaskResult.failed(submission.assignment, submission.student,
+                                               f"the task failed on Dask: {type(error).__name__}: {error}")
+                finally:
+                    future.release()
+                if queues[submission.student]:
+                    running.add(submit(submission.student))
+                arrived.append(result)
+            finish(arrived)
     finally:
         client.close()
         if cluster is not None:

@@ -15,11 +15,11 @@ import statistics
 from collections import Counter
 from dataclasses import asdict
 
-from grader.messages import TaskResult
+from grader.messages import PHASES, TaskResult
 from grader.nbgrader_terms import grade_id
 from grader.worker.flags import summarize
 
-__all__ = ["summary_lines", "exit_status", "timeouts_of", "write_report"]
+__all__ = ["summary_lines", "phase_line", "exit_status", "timeouts_of", "write_report"]
 
 
 def timeouts_of(result: TaskResult) -> list[str]:
@@ -46,6 +46,20 @@ def _why_not_graded(result: TaskResult) -> str:
         return result.reason
     last_lines = result.record_error.strip().splitlines()[-1:]
     return last_lines[0] if last_lines else "?"
+
+
+def phase_line(results: list[TaskResult]) -> str | None:
+    """Where the time went: each phase's median seconds per submission and its share of all phases."""
+    timed = [r.phases for r in results if r.phases]
+    total = sum(sum(phases.values()) for phases in timed)
+    if not timed or total <= 0:
+        return None
+    parts = []
+    for phase in PHASES:
+        spans = [phases[phase] for phases in timed if phase in phases]
+        if spans:
+            parts.append(f"{phase} {statistics.median(spans):.2f} s ({sum(spans) / total:.0%})")
+    return "time per submission, median by phase (share of the total): " + ", ".join(parts)
 
 
 def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> list[str]:
@@ -90,6 +104,9 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> li
             if r.probe.changed:
                 parts.append("runtime: changed " + ", ".join(r.probe.changed[:5]))
             lines.append(f"  {r.student} / {r.assignment}: {'; '.join(parts)}")
+    phases = phase_line(results)
+    if phases:
+        lines.append(phases)
     slow = sorted(results, key=lambda r: -r.seconds)[:1]
     if slow:
         lines.append(f"slowest submission: {slow[0].student} / {slow[0].assignment} {slow[0].seconds:.1f} s")
@@ -98,7 +115,7 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> li
 
 
 REPORTED = ("student", "assignment", "status", "reason", "score", "max_score", "cells", "flags", "probe",
-            "worker", "recorded", "record_error", "started", "finished")
+            "worker", "recorded", "record_error", "started", "finished", "phases")
 
 
 def write_report(results: list[TaskResult], path: str) -> None:

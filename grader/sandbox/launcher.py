@@ -14,7 +14,8 @@ with it) and a private mount namespace, in which this script, still root:
 1. hides the folders named in ``hide`` (the course root, the grading scratch
    folder of every other submission, home folders) under empty read-only
    tmpfs mounts, and gives the kernel private ``/tmp``, ``/var/tmp`` and
-   ``/dev/shm``;
+   ``/dev/shm``, where it copies the files named in ``preload`` (matplotlib's
+   font list, read before anything is hidden), owned by the kernel's uid;
 2. binds back the folders named in ``expose`` (the Python environment and
    the ``course`` package read-only; the submission's own working folder
    read-write);
@@ -81,7 +82,14 @@ def main(argv):
     # 0. nothing done here may leak to the host's mount table
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
-    # 1-2. hide, then bind back what the kernel needs
+    # 1-2. hide, then bind back what the kernel needs; read the preloaded files while they are visible
+    preload = {}
+    for target, source in spec.get("preload", {}).items():
+        # root writes them: only ever into a fresh private /tmp (nothing there yet, no links)
+        if not any(os.path.normpath(target).startswith(t + "/") for t in spec.get("private_tmp", [])):
+            raise SystemExit(f"sandbox: preload target outside the private /tmp: {target}")
+        with open(source, "rb") as handle:
+            preload[target] = handle.read()
     exposed = []
     for path, read_only in spec["expose"]:
         if os.path.isdir(path):
@@ -99,6 +107,15 @@ def main(argv):
         os.close(fd)
     for path in hidden:
         _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+    for target, content in preload.items():
+        target = os.path.normpath(target)
+        folder = os.path.dirname(target)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chown(folder, spec["uid"], spec["gid"])
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.chown(target, spec["uid"], spec["gid"])
 
     # 3. limits (hard = soft: the kernel cannot raise them again)
     limits = spec["limits"]

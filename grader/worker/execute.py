@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import nbformat
 from nbformat import NotebookNode
@@ -51,8 +52,46 @@ class SandboxExecute(Execute):
     output_cell_bytes = Integer(512 * 1024, help="output kept per cell").tag(config=True)
     output_total_bytes = Integer(4 * 1024 * 1024, help="output kept per notebook").tag(config=True)
     probe_report = Unicode("", help="file that receives the probe's JSON report").tag(config=True)
+    phases_report = Unicode("", help="file that receives the seconds of kernel start and execution, "
+                                     "added up over the assignment's notebooks").tag(config=True)
+
+    # the synchronous forms are what nbclient's setup_kernel calls (wrappers of the async methods made
+    # when nbclient's class was defined: overriding the async methods would not reach them)
+    def start_new_kernel(self, **kwargs):
+        started = time.perf_counter()
+        try:
+            return super().start_new_kernel(**kwargs)
+        finally:
+            self._kernel_seconds += time.perf_counter() - started
+
+    def start_new_kernel_client(self):
+        # waits until the kernel answers: the rest of its start
+        started = time.perf_counter()
+        try:
+            return super().start_new_kernel_client()
+        finally:
+            self._kernel_seconds += time.perf_counter() - started
 
     def preprocess(self, nb, resources=None, km=None):
+        started = time.perf_counter()
+        self._kernel_seconds = 0.0
+        try:
+            return self._preprocess(nb, resources, km)
+        finally:
+            if self.phases_report:
+                self._add_phases(self._kernel_seconds, time.perf_counter() - started - self._kernel_seconds)
+
+    def _add_phases(self, kernel_start: float, execution: float) -> None:
+        phases = {"kernel_start": 0.0, "execution": 0.0}
+        if os.path.exists(self.phases_report):  # an earlier notebook of the assignment
+            with open(self.phases_report) as handle:
+                phases.update(json.load(handle))
+        phases["kernel_start"] += kernel_start
+        phases["execution"] += execution
+        with open(self.phases_report, "w") as handle:
+            json.dump(phases, handle)
+
+    def _preprocess(self, nb, resources, km):
         self._kept_cell: dict[int, int] = {}
         self._kept_total = 0
         self._truncated: set[int] = set()
@@ -117,7 +156,8 @@ def configure_scratch_course(c: Config, config_file: str) -> None:
         The scratch course's ``nbgrader_config.py`` (its folder is the course root), beside
         :data:`SETTINGS_FILE`, the JSON written by the task: ``sandbox`` (the dict of
         :attr:`grader.sandbox.kernel.SandboxKernelManager.sandbox`), ``output_cell_bytes``,
-        ``output_total_bytes``, ``probe_report`` and ``cell_timeout`` (null: the course's).
+        ``output_total_bytes``, ``probe_report``, ``phases_report`` and ``cell_timeout`` (null: the
+        course's).
     """
     root = os.path.dirname(os.path.abspath(config_file))
     with open(os.path.join(root, SETTINGS_FILE)) as handle:
@@ -130,6 +170,7 @@ def configure_scratch_course(c: Config, config_file: str) -> None:
     c[SandboxExecute.__name__].output_cell_bytes = settings["output_cell_bytes"]
     c[SandboxExecute.__name__].output_total_bytes = settings["output_total_bytes"]
     c[SandboxExecute.__name__].probe_report = settings["probe_report"]
+    c[SandboxExecute.__name__].phases_report = settings["phases_report"]
     if settings["cell_timeout"]:
         c[Execute.__name__].timeout = settings["cell_timeout"]
     c.CourseDirectory.root = root

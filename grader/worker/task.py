@@ -33,6 +33,7 @@ from pathlib import Path
 
 from grader.messages import AssignmentBundle, Flag, ProbeReport, Status, Submission, TaskOptions, TaskResult
 from grader.nbgrader_terms import nbgrader_environment
+from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, uid_slot
 from grader.worker import execute
 from grader.worker.flags import static_flags
 from grader.worker.zygote import ZygoteTimeout, shared_zygote
@@ -61,15 +62,30 @@ def scratch_config(course_config: str) -> str:
     ]) + "\n"
 
 
-def scratch_settings(options: TaskOptions, sandbox: dict | None, probe_report: str) -> dict:
+def scratch_settings(options: TaskOptions, sandbox: dict | None, probe_report: str,
+                     phases_report: str) -> dict:
     """The values :func:`grader.worker.execute.configure_scratch_course` reads (JSON-ready)."""
     return {
         "sandbox": sandbox or {"enabled": False},
         "output_cell_bytes": options.limits.output_cell_kb * 1024,
         "output_total_bytes": options.limits.output_total_kb * 1024,
         "probe_report": probe_report,
+        "phases_report": phases_report,
         "cell_timeout": options.cell_timeout,
     }
+
+
+class _Stopwatch:
+    """Seconds between successive :meth:`lap` calls, stored in a result's ``phases``."""
+
+    def __init__(self, phases: dict[str, float]):
+        self.phases = phases
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 def _write_files(root: Path, files: dict[str, bytes]) -> None:
@@ -128,11 +144,13 @@ def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
     """
     result = TaskResult(student=submission.student, assignment=bundle.assignment,
                         worker=f"{os.uname().nodename}:{os.getpid()}")
+    stopwatch = _Stopwatch(result.phases)
     try:
         result.flags = static_flags(bundle.structure, submission.files, submission.skipped,
                                     bundle.course_code)
     except Exception:  # noqa: BLE001 - flags must never stop grading
         result.flags = [Flag("analysis-failed", detail=traceback.format_exc(limit=1)[-300:])]
+    stopwatch.lap("analysis")
     options = bundle.options
     scratch_base = Path(options.scratch)
     scratch_base.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -140,18 +158,17 @@ def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
     scratch = Path(tempfile.mkdtemp(prefix="task-", dir=scratch_base))
     try:
         if options.sandbox:
-            from grader.sandbox.kernel import ensure_sandbox_user, uid_slot
-
             _, gid = ensure_sandbox_user()
             with uid_slot(scratch_base / "uids") as uid:
-                _grade_in_scratch(bundle, submission, scratch, result, {"uid": uid, "gid": gid})
+                _grade_in_scratch(bundle, submission, scratch, result, {"uid": uid, "gid": gid}, stopwatch)
         else:
-            _grade_in_scratch(bundle, submission, scratch, result, None)
+            _grade_in_scratch(bundle, submission, scratch, result, None, stopwatch)
     except Exception:  # noqa: BLE001
         result.status, result.reason = Status.ERROR, "grading machinery failed: " + (
             traceback.format_exc(limit=3)[-600:])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        stopwatch.lap("collect")
         result.finished = time.time()
     return result
 
@@ -168,8 +185,17 @@ def _read_probe(path: Path) -> ProbeReport:
         return ProbeReport(ran="garbled")
 
 
+def _read_phases(path: Path) -> dict[str, float]:
+    """Kernel start and execution seconds as :class:`~grader.worker.execute.SandboxExecute` wrote them."""
+    try:
+        raw = json.loads(path.read_text())
+        return {name: float(raw[name]) for name in ("kernel_start", "execution")}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch: Path, result: TaskResult,
-                      identity: dict | None) -> None:
+                      identity: dict | None, stopwatch: _Stopwatch) -> None:
     assignment, student = bundle.assignment, submission.student
     options = bundle.options
     course = scratch / "course"
@@ -188,18 +214,26 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
             "enabled": True, "uid": identity["uid"], "gid": identity["gid"], "ipc_dir": str(ipc),
             "limits": options.limits.as_dict(),
             "hide": sorted({str(scratch.parent), *options.hide}),
+            "preload": matplotlib_font_cache(scratch.parent / "matplotlib"),
         }
-    settings = scratch_settings(options, sandbox, str(probe_report))
+    phases_report = scratch / "phases.json"
+    settings = scratch_settings(options, sandbox, str(probe_report), str(phases_report))
     (course / execute.SETTINGS_FILE).write_text(json.dumps(settings))
     (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text))
     arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
     log_path = scratch / "nbgrader.log"
+    stopwatch.lap("scratch")
     try:
         returncode = shared_zygote().run(arguments, course, nbgrader_environment(), log_path,
                                          timeout=options.task_timeout)
     except ZygoteTimeout:
         result.status, result.reason = Status.TIMEOUT, f"grading took longer than {options.task_timeout} s"
         returncode = None
+    stopwatch.lap("nbgrader")
+    # the nbgrader process's time, less what its Execute spent starting the kernel and running cells
+    inside = _read_phases(phases_report)
+    result.phases.update(inside)
+    result.phases["nbgrader"] = max(0.0, result.phases["nbgrader"] - sum(inside.values()))
     log = _tail(log_path, 64 * 1024)  # where nbgrader says what went wrong
     result.log = log[-LOG_TAIL:]
     result.probe = _read_probe(probe_report)

@@ -15,7 +15,6 @@ Grading needs root (the sandbox switches uids); CI runs as root.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from grader.nbgrader_terms import nbgrader_environment
 from tests.course_copy import make_course_copy, nbgrader
 from tests.grading import corpus
 from tests.notebooks import ROOT
+from tests.postgres_server import postgres_server
 
 CELL_TIMEOUT = 10  # seconds per cell in the tests: the infinite loops cost 10 s each, not 120
 
@@ -117,43 +117,11 @@ def corpus_run(template):
     return run
 
 
-def _postgres_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL server binaries are missing: run scripts/install_grading_deps.sh (as root)")
-    return Path(found[-1]).parent
-
-
 @pytest.fixture(scope="session")
 def postgres(artifacts):
-    """``postgresql+psycopg2://postgres@127.0.0.1:PORT/`` of a server of our own; stopped at the end."""
-    binaries = _postgres_bin()
-    data = Path(tempfile.mkdtemp(prefix="pg-"))
-    shutil.chown(data, "postgres", "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-
-    def as_postgres(*command):
-        return subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True,
-                              capture_output=True, text=True, cwd=data)
-
-    as_postgres(str(binaries / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "postgres")
-    as_postgres(str(binaries / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o",
-                f"-c listen_addresses=127.0.0.1 -p {port} -k {data}", "start")
+    """``postgresql+psycopg2://postgres@127.0.0.1:PORT`` of a server of our own; stopped at the end."""
     try:
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
-    finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", str(binaries / "pg_ctl"), "-D", str(data / "db"),
-                        "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
-
-
-def create_database(server: str, name: str) -> str:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return f"{server}/{name}"
+        with postgres_server() as url:
+            yield url
+    except FileNotFoundError as error:
+        pytest.fail(str(error))

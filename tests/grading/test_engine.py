@@ -27,7 +27,7 @@ def test_one_task_per_student_at_a_time_and_every_result_comes_back():
     bundles = {a: a for a in assignments}  # the fake task never opens its bundle
     submissions = [Submission(student=s, assignment=a, files={}) for s in students for a in assignments]
     results = []
-    _grade_on_dask(bundles, submissions, GradeOptions(workers=2, progress=False), results.append,
+    _grade_on_dask(bundles, submissions, GradeOptions(workers=2, progress=False), results.extend,
                    task=fake_task)
     assert sorted((r.student, r.assignment) for r in results) == sorted(
         (s, a) for s in students for a in assignments)
@@ -79,3 +79,16 @@ def test_messages_survive_pickling():
                         probe=ProbeReport(ran=True, changed=("numpy.allclose",)))
     for message in (options, bundle, Submission("ann", "a1", {"a1.ipynb": b"{}"}, ("link",)), result):
         assert pickle.loads(pickle.dumps(message)) == message
+
+
+def test_summary_says_where_the_time_went_phase_by_phase():
+    from grader.instructor.summary import phase_line
+
+    fast = TaskResult(student="ann", assignment="a1", phases={"kernel_start": 1.0, "execution": 2.0,
+                                                              "recording": 1.0})
+    slow = TaskResult(student="bob", assignment="a1", phases={"kernel_start": 3.0, "execution": 2.0,
+                                                              "recording": 1.0})
+    line = phase_line([fast, slow, TaskResult(student="cy", assignment="a1")])
+    # medians over the results that have the phase; shares of the 10 s of all phases, in PHASES' order
+    assert line.endswith("kernel_start 2.00 s (40%), execution 2.00 s (40%), recording 1.00 s (20%)"), line
+    assert phase_line([TaskResult(student="cy", assignment="a1")]) is None

@@ -7,7 +7,10 @@ stderr, a deleted test cell) are graded
 * serially by ``course grade --workers 0`` (SQLite);
 * by ``course grade --workers 0 --no-sandbox`` (SQLite);
 * by plain ``nbgrader autograde`` (SQLite, no sandbox): the baseline;
-* in parallel and serially on PostgreSQL (``--db postgresql+psycopg2://``).
+* in parallel and serially on PostgreSQL (``--db postgresql+psycopg2://``);
+* on a Dask cluster of separate processes, as a cluster runs them (``dask scheduler`` and two
+  ``dask worker`` on loopback, ``course grade --scheduler``), and again on such a cluster while one
+  of its workers is killed in the middle of a task (its submission is graded again elsewhere).
 
 Every gradebook must hold the same rows for them. After ``course grade``,
 ``nbgrader generate_feedback`` and ``nbgrader export`` still work.
@@ -15,14 +18,24 @@ Every gradebook must hold the same rows for them. After ``course grade``,
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from grader.instructor.gradebook import gradebook_snapshot
 from tests.course_copy import nbgrader
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_grade, create_database
+from tests.grading.conftest import copy_course, course_env, course_grade
+from tests.postgres_server import create_database
 
 STUDENTS = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
 ONLY = [arg for student in STUDENTS for arg in ("--student", student)]
@@ -116,3 +129,114 @@ def test_no_sandbox_grades_like_the_sandbox_and_warns(template, serial_sqlite):
     assert run["status"] == 0, run["stderr"][-3000:]
     assert "--no-sandbox: student code runs with YOUR rights" in run["stderr"]
     assert rows_of(sqlite_url(run["course"])) == rows_of(sqlite_url(serial_sqlite["course"]))
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, workers: int = 2):
+    """``dask scheduler`` and ``workers`` × ``dask worker`` (one process, one thread each) on loopback.
+
+    Started with this environment's ``dask`` command, each in its own session, the way a cluster runs
+    them; yields the scheduler's address and the worker commands' processes; kills all at the end.
+    """
+    from distributed import Client
+
+    dask = str(Path(sys.executable).parent / "dask")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = course_env()  # the course on PYTHONPATH: what installing it with the grading extra gives a worker
+    commands = [[dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]] + [
+        [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
+         "--local-directory", str(folder / f"worker{index}"), "--name", f"worker{index}"]
+        for index in range(workers)]
+    started = []
+    try:
+        for index, command in enumerate(commands):
+            with open(folder / f"process{index}.log", "w") as log:  # the child keeps its own descriptor
+                started.append(subprocess.Popen(command, cwd=folder, env=env, start_new_session=True,
+                                                stdout=subprocess.DEVNULL, stderr=log))
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(workers, timeout=300)
+        yield address, started[1:]
+    finally:
+        for process in started:
+            _kill_tree(process.pid)
+            process.wait()
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            tree.setdefault(parent, []).append(int(entry.name))
+    return tree
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (whatever their sessions: the zygote and nbgrader set theirs)."""
+    tree, found, todo = _children(), [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(tree.get(current, []))
+    return found
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and all below it at once, as when the machine under them dies."""
+    for member in _tree(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _busy(worker: subprocess.Popen) -> bool:
+    """The worker is grading: its zygote has a child (an ``nbgrader autograde`` running)."""
+    tree = _children()
+    return any("grader.worker.zygote" in _cmdline(pid) and tree.get(pid) for pid in _tree(worker.pid))
+
+
+def test_a_dask_cluster_of_separate_processes_grades_like_the_local_run(template, serial_sqlite, artifacts):
+    with dask_cluster(artifacts / "dask-cluster") as (address, _):
+        run = course_grade(copy_course(template[0], "cluster"), corpus.ASSIGNMENT, "--scheduler", address,
+                           *ONLY)
+    assert run["status"] == 0, run["stderr"][-3000:]
+    assert f"Dask scheduler {address}" in run["stdout"]
+    assert len({row["worker"] for row in run["report"].values()}) == 2, "both workers should have graded"
+    assert rows_of(sqlite_url(run["course"])) == rows_of(sqlite_url(serial_sqlite["course"]))
+
+
+def test_a_worker_killed_mid_task_loses_no_submission(template, serial_sqlite, artifacts):
+    course = copy_course(template[0], "cluster-kill")
+    with dask_cluster(artifacts / "dask-cluster-kill") as (address, workers):
+        grading = subprocess.Popen(
+            [sys.executable, "-m", "grader", "grade", corpus.ASSIGNMENT, "--scheduler", address, *ONLY,
+             "--report", "report.json", "--no-progress", "--cell-timeout", "10"],
+            cwd=course, env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 600
+        victim = None
+        while victim is None and time.monotonic() < deadline and grading.poll() is None:
+            victim = next((w for w in workers if _busy(w)), None)
+            time.sleep(0.1)
+        assert victim is not None, "no worker was seen grading"
+        _kill_tree(victim.pid)
+        stdout, stderr = grading.communicate(timeout=1200)
+    report = {row["student"]: row for row in json.loads((course / "report.json").read_text())}
+    # every submission is reported; here each is graded again by the surviving worker
+    assert set(report) == set(STUDENTS), stdout
+    assert grading.returncode == 0, stdout + stderr[-3000:]
+    assert rows_of(sqlite_url(course)) == rows_of(sqlite_url(serial_sqlite["course"]))

@@ -1,0 +1,183 @@
+"""How fast the recorder writes results into the gradebook, alone: SQLite and PostgreSQL.
+
+Usage (from the repository root; the PostgreSQL half needs root and the server packages of
+``scripts/install_grading_deps.sh``)::
+
+    .venv/bin/python benchmarks/recorder_speed.py [--results 120] [--batch 16] [--no-postgres]
+                                                  [--profile FILE]
+
+Prints figures, asserts nothing. Every result the grader records comes from one process
+(:class:`grader.instructor.record.Recorder`), whatever the size of the cluster, so its throughput is
+the ceiling of a grading run. This measures it without any grading: it builds a throwaway course with
+one assignment, grades two submissions once (a reference and a blank one, unsandboxed, in this
+process) and then feeds copies of those two results, as ``--results`` students, to a Recorder:
+
+1. *nbgrader's gradebooks*: one at a time, each ``Gradebook`` nbgrader opens with its own engine and
+   commits (``Recorder(shared=False)``: how ``course grade`` recorded before this benchmark existed);
+2. *one at a time*: ``Recorder.record``, one shared engine, one transaction per result (what
+   ``course grade`` does when results arrive one by one);
+3. *batched*: ``Recorder.record_batch`` with ``--batch`` results at a time (what ``course grade``
+   does when results wait to be recorded): one transaction on SQLite, one per result on other
+   servers (``SharedGradebook.results_per_transaction``);
+
+on SQLite and on a throwaway PostgreSQL server on loopback, each time into a fresh gradebook, and
+prints results per minute, the ratios to the first, and whether the three left identical gradebooks
+(:func:`grader.instructor.gradebook.gradebook_snapshot`). ``--profile FILE`` writes cProfile statistics
+of the SQLite runs to ``FILE.nbgrader``, ``FILE.single`` and ``FILE.batch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import dataclasses
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.instructor.engine import GradeOptions  # noqa: E402
+from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot  # noqa: E402
+from grader.instructor.plan import assignment_bundle, read_submission  # noqa: E402
+from grader.instructor.record import Recorder  # noqa: E402
+from grader.messages import TaskResult  # noqa: E402
+from grader.worker.task import run_task  # noqa: E402
+from tests.course_copy import (  # noqa: E402
+    blank_submission,
+    make_course_copy,
+    nbgrader,
+    reference_submission,
+    submit,
+)
+from tests.postgres_server import create_database, postgres_binaries, postgres_server  # noqa: E402
+
+ASSIGNMENT = "01_computation_graphs"
+
+
+def prerecorded(base: Path, assignment: str, students: int) -> tuple[Path, list[TaskResult]]:
+    """A course with ``students`` submissions, and a finished worker result for each (not recorded)."""
+    course = make_course_copy(base / "course", [assignment])
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    kinds = {"reference": reference_submission(course, assignment),
+             "blank": blank_submission(course, assignment)}
+    for kind, nb in kinds.items():
+        submit(course, f"source-{kind}", assignment, nb)
+    options = dataclasses.replace(GradeOptions(sandbox=False), scratch=str(base / "scratch"))
+    bundle = assignment_bundle(course, assignment, f"sqlite:///{course / 'gradebook.db'}", "",
+                               options.task_options(course), empty_gradebook(""))
+    graded = {kind: run_task(bundle, read_submission(course, f"source-{kind}", assignment)) for kind in kinds}
+    for kind, result in graded.items():
+        if result.status != "graded":
+            raise SystemExit(f"grading the {kind} submission failed: {result.reason}\n{result.log}")
+        shutil.rmtree(course / "submitted" / f"source-{kind}")
+    results = []
+    for index in range(students):
+        kind = "blank" if index % 3 == 2 else "reference"
+        student = f"student{index:04d}"
+        submit(course, student, assignment, kinds[kind])
+        results.append(dataclasses.replace(graded[kind], student=student, flags=list(graded[kind].flags)))
+    return course, results
+
+
+def fresh_copies(results: list[TaskResult]) -> list[TaskResult]:
+    """Results as a worker sends them: nothing filled in by an earlier recording."""
+    return [dataclasses.replace(r, recorded=False, record_error="", score=None, max_score=None, cells={})
+            for r in results]
+
+
+def measure(course: Path, db_url: str, results: list[TaskResult], batch: int, profile: str | None,
+            shared: bool = True) -> dict:
+    """Record ``results`` into ``db_url`` (``batch`` 0: one at a time); seconds and the gradebook."""
+    results = fresh_copies(results)
+    recorder = Recorder(course, db_url, shared=shared)
+    profiler = cProfile.Profile() if profile else None
+    try:
+        started = time.perf_counter()
+        with profiler or contextlib.nullcontext():
+            if batch:
+                for start in range(0, len(results), batch):
+                    recorder.record_batch(results[start:start + batch])
+            else:
+                for result in results:
+                    recorder.record(result)
+        seconds = time.perf_counter() - started
+    finally:
+        recorder.close()
+    if profiler:
+        profiler.dump_stats(profile)
+    not_recorded = [r.student for r in results if not r.graded]
+    if not_recorded:
+        raise SystemExit(f"{len(not_recorded)} results not recorded, e.g. {not_recorded[0]}: "
+                         f"{results[0].record_error}")
+    return {"seconds": seconds, "per_minute": len(results) / seconds * 60,
+            "snapshot": gradebook_snapshot(db_url)}
+
+
+def compare(label: str, course_of, db_of, results: list[TaskResult], batch: int, profile: str | None) -> None:
+    runs = [measure(course_of("nbgrader"), db_of("nbgrader"), results, 0, profile and profile + ".nbgrader",
+                    shared=False),
+            measure(course_of("single"), db_of("single"), results, 0, profile and profile + ".single"),
+            measure(course_of("batch"), db_of("batch"), results, batch, profile and profile + ".batch")]
+    same = all(run["snapshot"] == runs[0]["snapshot"] for run in runs[1:])
+    before = runs[0]["per_minute"]
+    figures = "".join(f"{run['per_minute']:>10.0f}{run['per_minute'] / before:>6.2f}x" for run in runs)
+    print(f"{label:<11}{figures}   {'yes' if same else 'NO'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", type=int, default=120, help="results recorded per run (default 120)")
+    parser.add_argument("--batch", type=int, default=16, help="results per batch (default 16)")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile statistics of the SQLite runs")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="recorder-speed-"))
+    try:
+        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+              f"{platform.python_implementation()} {platform.python_version()}, load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        started = time.perf_counter()
+        template, results = prerecorded(base, ASSIGNMENT, args.results)
+        print(f"{len(results)} prerecorded results of {ASSIGNMENT} (2 of 3 full marks, 1 of 3 blank), "
+              f"built in {time.perf_counter() - started:.0f} s; batches of {args.batch}")
+        print("\nresults recorded per minute, and ratio to nbgrader's own gradebooks")
+        print(f"{'gradebook':<11}{'nbgrader gradebooks':>16}{'one at a time':>16}{'batched':>16}   same rows")
+
+        def course_of(name):
+            course = base / f"{name}-{time.monotonic_ns()}"
+            shutil.copytree(template, course)
+            return course
+
+        courses = {}
+
+        def sqlite_course(name):
+            courses[name] = course_of(name)
+            return courses[name]
+
+        compare("SQLite", sqlite_course, lambda name: f"sqlite:///{courses[name] / 'gradebook.db'}", results,
+                args.batch, args.profile)
+        if args.no_postgres:
+            return
+        if postgres_binaries() is None:
+            print("PostgreSQL: skipped (no server binaries: scripts/install_grading_deps.sh)")
+            return
+        with postgres_server() as server:
+            def postgres_db(name):
+                url = create_database(server, name)
+                nbgrader(courses[name], "generate_assignment", ASSIGNMENT, "--force", f"--db={url}")
+                return url
+
+            compare("PostgreSQL", sqlite_course, postgres_db, results, args.batch, None)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

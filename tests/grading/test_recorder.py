@@ -1,0 +1,145 @@
+"""The recorder's batches: the same gradebook rows as nbgrader's own, one submission at a time.
+
+Four submissions of the corpus (a reference, a blank, a correct answer that warns on stderr, a deleted
+test cell) are graded once by a worker's task (unsandboxed: the sandbox is not what is tested here),
+plus one result that came back without an executed notebook (a crash). The five results are recorded
+
+* one at a time with nbgrader's own gradebooks (``Recorder(shared=False)``: how plain ``nbgrader
+  autograde`` writes them);
+* in one batch (``Recorder.record_batch``: one engine and one transaction);
+
+on SQLite and on PostgreSQL, each into a fresh gradebook: every row must be the same
+(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says. A batch
+whose commit fails keeps nothing, and each of its results says why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import nbgrader.api
+import pytest
+
+from grader.instructor.engine import GradeOptions
+from grader.instructor.gradebook import SharedGradebook, empty_gradebook, gradebook_snapshot
+from grader.instructor.plan import assignment_bundle, read_submission
+from grader.instructor.record import Recorder
+from grader.messages import Status, TaskResult
+from grader.worker.task import run_task
+from tests.course_copy import nbgrader as run_nbgrader
+from tests.grading import corpus
+from tests.grading.conftest import copy_course
+from tests.postgres_server import create_database
+
+GRADED = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
+CRASHED = "loop-top"  # any corpus student: its result is made up, its submitted notebook is real
+
+
+@pytest.fixture(scope="module")
+def worker_results(template, artifacts):
+    course = template[0]
+    options = dataclasses.replace(GradeOptions(sandbox=False, cell_timeout=10),
+                                  scratch=str(artifacts / "recorder-scratch"))
+    bundle = assignment_bundle(course, corpus.ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "",
+                               options.task_options(course), empty_gradebook(""))
+    results = [run_task(bundle, read_submission(course, student, corpus.ASSIGNMENT)) for student in GRADED]
+    assert all(r.status == Status.GRADED for r in results), [(r.student, r.reason, r.log[-500:])
+                                                             for r in results]
+    results.append(TaskResult(student=CRASHED, assignment=corpus.ASSIGNMENT, status=Status.CRASH,
+                              reason="the kernel died", errors={corpus.ASSIGNMENT: "the kernel died"}))
+    return results
+
+
+def _record(course, db_url, results, batched, monkeypatch):
+    results = [dataclasses.replace(r, phases=dict(r.phases)) for r in results]
+    recorder = Recorder(course, db_url, shared=batched)
+    engines = []  # engines nbgrader's Gradebook made for itself: none when every one joined the batch
+    original = nbgrader.api.create_engine
+    monkeypatch.setattr(nbgrader.api, "create_engine", lambda *a, **k: engines.append(a) or original(*a, **k))
+    try:
+        if batched:
+            recorder.record_batch(results)
+        else:
+            for result in results:
+                recorder.record(result)
+    finally:
+        monkeypatch.setattr(nbgrader.api, "create_engine", original)
+        recorder.close()
+    assert bool(engines) != batched, f"{len(engines)} engines of nbgrader's own while recording"
+    said = {r.student: (r.recorded, r.graded, r.score, r.max_score, r.cells, bool(r.record_error))
+            for r in results}
+    return gradebook_snapshot(db_url), said
+
+
+def _compare(one_at_a_time, batched):
+    rows, said = one_at_a_time
+    batch_rows, batch_said = batched
+    assert {key[1] for key in rows} == set(GRADED) | {CRASHED}
+    assert batch_rows == rows
+    assert batch_said == said
+    assert said["reference"][1] and not said[CRASHED][1]  # graded; recorded by nbgrader without a score
+
+
+def test_a_batch_leaves_the_same_sqlite_gradebook(template, worker_results, monkeypatch):
+    runs = []
+    for batched in (False, True):
+        course = copy_course(template[0], f"recorder-sqlite-{batched}")
+        runs.append(_record(course, f"sqlite:///{course / 'gradebook.db'}", worker_results, batched,
+                            monkeypatch))
+    _compare(*runs)
+
+
+def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker_results, monkeypatch):
+    runs = []
+    for batched in (False, True):
+        course = copy_course(template[0], f"recorder-postgres-{batched}")
+        url = create_database(postgres, f"recorder_{batched}".lower())
+        run_nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
+        runs.append(_record(course, url, worker_results, batched, monkeypatch))
+    _compare(*runs)
+
+
+def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
+                                                                               monkeypatch):
+    course = copy_course(template[0], "recorder-commit-fails")
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    real = SharedGradebook.transaction
+
+    @contextlib.contextmanager
+    def failing_commit(self):
+        with real(self):
+            yield
+            raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+
+    monkeypatch.setattr(SharedGradebook, "transaction", failing_commit)
+    results = [dataclasses.replace(r, phases=dict(r.phases)) for r in worker_results]
+    recorder = Recorder(course, url)
+    try:
+        recorder.record_batch(results)
+    finally:
+        recorder.close()
+    for result in results:
+        assert not result.recorded and not result.graded and result.score is None, result.student
+        assert "the gradebook transaction failed: OSError: disk full" in result.record_error
+    assert not gradebook_snapshot(url), "rows of a failed batch were kept"
+
+
+def test_the_recorder_s_metadata_check_raises_what_jsonschema_raises():
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from grader.instructor.record import _SchemaChecker
+
+    schema = MetadataValidator().schema
+    good = {"schema_version": 3, "grade": True, "solution": False, "locked": True, "points": 2,
+            "grade_id": "test_a"}
+    checker = _SchemaChecker()
+    for _ in range(2):  # the second call uses the compiled validator
+        checker.validate(good, schema)
+        for bad in ({**good, "points": "two"}, {**good, "grade_id": "test a!"}, {**good, "locked": 1}):
+            with pytest.raises(jsonschema.ValidationError) as ours:
+                checker.validate(bad, schema)
+            with pytest.raises(jsonschema.ValidationError) as theirs:
+                jsonschema.validate(bad, schema)
+            assert ours.value.message == theirs.value.message

@@ -1,0 +1,78 @@
+"""Warm starts of the sandbox: matplotlib's font list is built once per worker, each kernel gets a copy.
+
+Two sandboxed kernels are started the way nbgrader starts them (:class:`SandboxKernelManager`, the
+launcher, an unprivileged uid each): both find the font list in their private ``/tmp/matplotlib``,
+owned by their own uid, and load it without scanning the fonts again; what the first kernel writes
+there, the second never sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from grader.messages import SandboxLimits
+from grader.sandbox.kernel import (
+    KERNEL_MPLCONFIGDIR,
+    SandboxKernelManager,
+    ensure_sandbox_user,
+    matplotlib_font_cache,
+    uid_slot,
+)
+
+# run in each kernel: report the copy it found, load it, then tamper with it
+PROBE = f"""
+import glob, json, os
+found = sorted(glob.glob("{KERNEL_MPLCONFIGDIR}/fontlist-*.json"))
+owner = os.stat(found[0]).st_uid if found else None
+before = os.stat(found[0]).st_mtime_ns if found else None
+tampered_before = os.path.exists("{KERNEL_MPLCONFIGDIR}/tampered")
+import matplotlib.font_manager as fm  # rewrites the list when it finds no usable copy
+rewritten = before is None or os.stat(found[0]).st_mtime_ns != before
+open("{KERNEL_MPLCONFIGDIR}/tampered", "w").write("x")
+print("REPORT", json.dumps({{"found": len(found), "owner": owner, "uid": os.getuid(), "rewritten": rewritten,
+                            "tampered_before": tampered_before, "fonts": len(fm.fontManager.ttflist)}}))
+"""
+
+
+async def _run_in_sandbox(tmp_path, slot_dir, name: str) -> dict:
+    import json
+
+    _, gid = ensure_sandbox_user()
+    with uid_slot(slot_dir) as uid:
+        work, ipc = tmp_path / name, tmp_path / f"{name}-ipc"
+        work.mkdir()
+        ipc.mkdir(mode=0o700)
+        os.chown(ipc, uid, gid)
+        spec = {"enabled": True, "uid": uid, "gid": gid, "ipc_dir": str(ipc),
+                "limits": SandboxLimits().as_dict(), "hide": ["/root", "/home"],
+                "preload": matplotlib_font_cache(tmp_path / "fonts")}
+        manager = SandboxKernelManager(sandbox=spec, kernel_name="python3")
+        await manager.start_kernel(cwd=str(work))
+        client = manager.client()
+        client.start_channels()
+        lines = []
+        try:
+            await client.wait_for_ready(timeout=120)
+            await client.execute_interactive(PROBE, timeout=120, output_hook=lambda message: lines.append(
+                message["content"].get("text", "") + message["content"].get("evalue", "")))
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel(now=True)
+    reports = [line for text in lines for line in text.splitlines() if line.startswith("REPORT ")]
+    assert reports, lines
+    return json.loads(reports[0][len("REPORT "):]) | {"expected_uid": uid}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
+def test_each_kernel_starts_with_its_own_copy_of_the_font_list(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    first = asyncio.run(_run_in_sandbox(tmp_path, tmp_path / "uids", "first"))
+    second = asyncio.run(_run_in_sandbox(tmp_path, tmp_path / "uids", "second"))
+    for report in (first, second):
+        assert report["found"] >= 1, report
+        assert report["owner"] == report["uid"] == report["expected_uid"], report
+        assert report["fonts"] > 0 and not report["rewritten"], report
+    assert not second["tampered_before"], "the second kernel saw what the first wrote: shared /tmp"
