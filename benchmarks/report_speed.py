@@ -150,7 +150,7 @@ def main() -> int:
               f"{time.perf_counter() - started:.1f} s")
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "course", "report", "*", "--out", str(work / "report")],
+        subprocess.run([sys.executable, "-m", "grader", "report", "*", "--out", str(work / "report")],
                        cwd=course, env=env, check=True)
         seconds = time.perf_counter() - started
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

@@ -86,7 +86,7 @@ def report_run(corpus_run, artifacts):
     out = course / "class-report"
     started = time.perf_counter()
     process = subprocess.run(
-        [sys.executable, "-m", "course", "report", "0*", "--out", str(out), "--no-progress",
+        [sys.executable, "-m", "grader", "report", "0*", "--out", str(out), "--no-progress",
          "--grading-log", "grading-corpus.json", "--grading-log", "report.json"],
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=600)
     seconds = time.perf_counter() - started
@@ -194,7 +194,7 @@ def test_report_reads_a_postgresql_gradebook(template, postgres):
     for student in ("reference", "blank"):
         nbgrader(course, "autograde", corpus.ASSIGNMENT, "--student", student, "--force", f"--db={url}")
     process = subprocess.run(
-        [sys.executable, "-m", "course", "report", "01*", "--db", url, "--out", "pg-report", "--no-progress"],
+        [sys.executable, "-m", "grader", "report", "01*", "--db", url, "--out", "pg-report", "--no-progress"],
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=600)
     assert process.returncode == 0, process.stderr[-3000:]
     data = json.loads((course / "pg-report" / "report.json").read_text())
