@@ -34,9 +34,10 @@ from nbgrader.api import Gradebook
 
 from tests.course_copy import nbgrader, reference_submission, submit
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_env, course_grade, create_database
+from tests.grading.conftest import copy_course, course_env, course_grade
 from tests.mutation import mutants
 from tests.notebooks import ROOT, is_solution_cell, nbgrader_meta
+from tests.postgres_server import create_database
 from tests.report_class import disguised, solutions, with_entry
 from tests.test_nbgrader_pipeline import _hidden_lines
 

@@ -9,6 +9,7 @@ there, the second never sees.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 
 import pytest
@@ -66,11 +67,18 @@ async def _run_in_sandbox(tmp_path, slot_dir, name: str) -> dict:
     return json.loads(reports[0][len("REPORT "):]) | {"expected_uid": uid}
 
 
+def _in_own_event_loop(coroutine_function, *args):
+    """Run a coroutine in a thread of its own: Playwright's sync API (the browser tests, which may share
+    this pytest worker) keeps an event loop running in the main thread, where asyncio.run refuses."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(coroutine_function(*args))).result()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
 def test_each_kernel_starts_with_its_own_copy_of_the_font_list(tmp_path):
     os.chmod(tmp_path, 0o755)
-    first = asyncio.run(_run_in_sandbox(tmp_path, tmp_path / "uids", "first"))
-    second = asyncio.run(_run_in_sandbox(tmp_path, tmp_path / "uids", "second"))
+    first = _in_own_event_loop(_run_in_sandbox, tmp_path, tmp_path / "uids", "first")
+    second = _in_own_event_loop(_run_in_sandbox, tmp_path, tmp_path / "uids", "second")
     for report in (first, second):
         assert report["found"] >= 1, report
         assert report["owner"] == report["uid"] == report["expected_uid"], report
