@@ -21,6 +21,7 @@ and the blank student graded by plain ``nbgrader autograde``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -206,44 +207,51 @@ def test_report_reads_a_postgresql_gradebook(template, postgres):
     assert data["source"].startswith("postgresql")
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from tests.browser.conftest import CHROMIUM_ARGS, find_chromium
+def _look_at_in_chromium(path, html):
+    """Open ``html`` offline, check it, take the screenshots; the network requests it made."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+        requests = []
+        context.on("request", lambda request: requests.append(request.url))
+        page = context.new_page()
+        try:
+            page.goto(html.as_uri(), wait_until="load")
+            assert page.locator("h2").count() == 4
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
+            assert len(images) >= len(ASSIGNMENTS) * 2
+            assert all(complete and width > 0 for _, complete, width in images), images
+            assert page.locator(".pair .hit").count() > 0
+            artifacts = ROOT / "test-artifacts" / "report"
+            artifacts.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(artifacts / "class-report-top.png"))
+            for section, name in (("failures", "class-report.png"), ("similar", "class-report-similar.png")):
+                top = page.evaluate(
+                    f"document.getElementById('{section}').getBoundingClientRect().top + scrollY")
+                clip = {"x": 0, "y": top - 12, "width": 1280, "height": 1000}
+                page.screenshot(path=str(artifacts / name), clip=clip, full_page=True)
+                if os.environ.get("COURSE_UPDATE_SCREENSHOTS"):  # the pictures of docs/report.md and README
+                    shutil.copy(artifacts / name, SCREENSHOTS / name)
+        finally:
+            context.close()
+            browser.close()
+    return requests
+
+
+def test_the_html_report_renders_offline_in_chromium(report_run):
+    from tests.browser.conftest import find_chromium
 
     path = find_chromium()
     if path is None:
         pytest.skip("no Chromium (scripts/install_browser.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def test_the_html_report_renders_offline_in_chromium(report_run, chromium):
-    html = report_run["out"] / "report.html"
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, offline=True)
-    requests = []
-    context.on("request", lambda request: requests.append(request.url))
-    page = context.new_page()
-    try:
-        page.goto(html.as_uri(), wait_until="load")
-        assert page.locator("h2").count() == 4
-        images = page.evaluate("Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth])")
-        assert len(images) >= len(ASSIGNMENTS) * 2
-        assert all(complete and width > 0 for _, complete, width in images), images
-        assert page.locator(".pair .hit").count() > 0
-        external = [url for url in requests if not url.startswith(("file:", "data:"))]
-        assert not external, f"the report made network requests: {external[:5]}"
-        artifacts = ROOT / "test-artifacts" / "report"
-        artifacts.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(artifacts / "class-report-top.png"))
-        for section, name in (("failures", "class-report.png"), ("similar", "class-report-similar.png")):
-            top = page.evaluate(f"document.getElementById('{section}').getBoundingClientRect().top + scrollY")
-            clip = {"x": 0, "y": top - 12, "width": 1280, "height": 1000}
-            page.screenshot(path=str(artifacts / name), clip=clip, full_page=True)
-            if os.environ.get("COURSE_UPDATE_SCREENSHOTS"):  # the pictures of docs/report.md and the README
-                shutil.copy(artifacts / name, SCREENSHOTS / name)
-    finally:
-        context.close()
+    # In a thread of its own: the browser tests' Playwright, when they share this pytest worker, keeps
+    # an event loop running in the main thread, where Playwright's sync API refuses to start again.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        requests = pool.submit(_look_at_in_chromium, path, report_run["out"] / "report.html").result()
+    external = [url for url in requests if not url.startswith(("file:", "data:"))]
+    assert not external, f"the report made network requests: {external[:5]}"
