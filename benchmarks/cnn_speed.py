@@ -28,7 +28,6 @@ import argparse
 import ast
 import functools
 import os
-import platform
 import statistics
 import sys
 import time
@@ -41,6 +40,7 @@ os.environ.setdefault("COURSE_STATIC_WIDGETS", "1")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import describe_machine, load_average  # noqa: E402
 from course.digits import load_digits_split  # noqa: E402
 from tests.mutation import load_mutant_module  # noqa: E402
 from tests.notebooks import fresh_namespace, notebook_parts, read_notebook, source_path  # noqa: E402
@@ -55,25 +55,6 @@ CONV_SHAPES = [
     ("whole training set", (1438, 1, 8, 8), (8, 1, 3, 3), 1),
     ("wider net, 16 filters", (32, 1, 8, 8), (16, 1, 3, 3), 1),
 ]
-
-
-def load_average() -> str:
-    try:
-        return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "load average unknown"
-
-
-def cpu_description() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} logical cores, {model}"
 
 
 def timed(func, repeats: int) -> float:
@@ -208,7 +189,7 @@ def main() -> None:
     parser.add_argument("--grading-seeds", type=int, default=8,
                         help="model seeds and shuffling seeds of the graded run (their product runs)")
     args = parser.parse_args()
-    print(f"machine: {cpu_description()}; Python {platform.python_version()}; {load_average()}")
+    print(describe_machine())
     ns = fresh_namespace(notebook_parts("07_cnn"))
     bench_conv(ns, args.repeats)
     bench_training(ns, args.seeds)

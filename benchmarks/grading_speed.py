@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe_machine  # noqa: E402
 from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
 from grader.messages import PHASES  # noqa: E402
 from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
@@ -103,9 +103,7 @@ def main() -> None:
     assignments = [a for a in args.assignments.split(",") if a]
     base = Path(tempfile.mkdtemp(prefix="grading-speed-"))
     try:
-        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-              f"{platform.python_implementation()} {platform.python_version()}, load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(describe_machine())
         started = time.perf_counter()
         template, count = build(base, assignments, args.students)
         print(f"{count} submissions ({args.students} students x {len(assignments)} assignments: "

@@ -32,8 +32,6 @@ import argparse
 import contextlib
 import cProfile
 import dataclasses
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -43,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import describe_machine  # noqa: E402
 from grader.instructor.engine import GradeOptions  # noqa: E402
 from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot  # noqa: E402
 from grader.instructor.plan import assignment_bundle, read_submission  # noqa: E402
@@ -140,9 +139,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="recorder-speed-"))
     try:
-        print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-              f"{platform.python_implementation()} {platform.python_version()}, load average "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        print(describe_machine())
         started = time.perf_counter()
         template, results = prerecorded(base, ASSIGNMENT, args.results)
         print(f"{len(results)} prerecorded results of {ASSIGNMENT} (2 of 3 full marks, 1 of 3 blank), "

@@ -23,7 +23,6 @@ import argparse
 import functools
 import json
 import os
-import platform
 import random
 import shutil
 import subprocess
@@ -46,6 +45,7 @@ from nbgrader.api import (  # noqa: E402
 )
 from sqlalchemy import insert  # noqa: E402
 
+from benchmarks.machine import describe_machine  # noqa: E402
 from tests.course_copy import make_course_copy, nbgrader  # noqa: E402
 from tests.mutation import load_mutant_module  # noqa: E402
 from tests.notebooks import nbgrader_meta, read_notebook, release_path  # noqa: E402
@@ -153,11 +153,10 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "grader", "report", "*", "--out", str(work / "report")],
                        cwd=course, env=env, check=True)
         seconds = time.perf_counter() - started
-        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), platform.processor())
         size = sum(p.stat().st_size for p in (work / "report").iterdir()) / 1e6
         print(f"course report: {args.students} students x {len(ASSIGNMENTS)} notebooks in {seconds:.1f} s "
-              f"({os.cpu_count()} CPUs, {cpu}; report files {size:.1f} MB)")
+              f"(report files {size:.1f} MB)")
+        print(describe_machine())
         if args.keep:
             print(f"kept: {work}")
     finally:

@@ -100,14 +100,8 @@ def _figure_output(figure: Any) -> dict:
     """One matplotlib figure as an nbformat ``display_data`` output holding a PNG."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", bbox_inches="tight")
-    return {
-        "output_type": "display_data",
-        "data": {
-            "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-            "text/plain": repr(figure),
-        },
-        "metadata": {},
-    }
+    return {"output_type": "display_data",
+            "data": _json_data({"image/png": buffer.getvalue(), "text/plain": repr(figure)}), "metadata": {}}
 
 
 def _json_data(data: dict) -> dict:

@@ -24,6 +24,7 @@ from grader.instructor.report.similarity import (
     DEFAULT_THRESHOLD,
     boilerplate_hashes,
     compare,
+    drop_common,
     filter_python,
     fingerprint,
     similar_pairs,
@@ -85,7 +86,22 @@ def test_similar_pairs_finds_exactly_the_copies():
     pairs, screened_out, common = similar_pairs("05_maxpool", prints)
     found = {frozenset((p.student_a, p.student_b)) for p in pairs}
     assert found == {frozenset((name, f"{name}-copy")) for name in BASES}
-    assert screened_out == 0 and common == 0
+    assert screened_out == 0 and common == 0  # six submissions: too few for either
+
+
+def test_what_most_of_a_large_class_wrote_is_not_a_copy():
+    """MOSS's -m: the fingerprints that more than COMMON_MIN submissions hold are dropped, no others."""
+    documents, given = _documents("05_maxpool")
+    boilerplate = boilerplate_hashes(given)
+    reference = documents["reference"]
+    prints = {f"s{i:02d}": fingerprint(reference, f"s{i:02d}", boilerplate) for i in range(12)}
+    prints["other"] = fingerprint(documents["variants-1"], "other", boilerplate)
+    shared = set.intersection(*(prints[f"s{i:02d}"].hashes for i in range(12)))
+    own = prints["other"].hashes - shared
+    assert shared and own
+    assert drop_common(prints) >= len(shared)
+    assert not any(fp.hashes & shared for fp in prints.values())
+    assert prints["other"].hashes == own
 
 
 def _strings_as_one(filtered: str) -> str:

@@ -39,7 +39,7 @@ from tests.grading.conftest import copy_course, course_env, course_grade
 from tests.mutation import mutants
 from tests.notebooks import ROOT, is_solution_cell, nbgrader_meta
 from tests.postgres_server import create_database
-from tests.report_class import disguised, solutions, with_entry
+from tests.report_class import defined_names, disguised, solutions, with_entry
 from tests.test_nbgrader_pipeline import _hidden_lines
 
 ASSIGNMENTS = [corpus.ASSIGNMENT, corpus.OTHER]
@@ -54,15 +54,15 @@ def _notebook(course: Path, assignment: str, cells: dict[str, str]):
     return nb
 
 
-def _with_mutant(assignment: str, cells: dict[str, str], index: int) -> tuple[dict[str, str], str]:
+def _with_mutant(assignment: str, cells: dict[str, str], index: int) -> dict[str, str]:
     """``cells`` with the first mutant of the ``index``-th graded name swapped in."""
     targets = list(dict.fromkeys(entry.target for entry in mutants(assignment)))
     entry = next(e for e in mutants(assignment) if e.target == targets[index])
     cells = dict(cells)
     for cell_id, code in cells.items():
-        if f"def {entry.target}(" in code or f"class {entry.target}" in code:
+        if entry.target in defined_names(code):
             cells[cell_id] = with_entry(code, entry.target, entry.source)
-            return cells, entry.label
+            return cells
     raise LookupError(entry.label)
 
 
@@ -76,8 +76,8 @@ def report_run(corpus_run, artifacts):
         ada, bo = solutions(assignment, 0), solutions(assignment, 1)
         students = {"ada": ada, "bo": bo, "copier-1": disguised(ada, seed=1),
                     "copier-2": disguised(ada, seed=2),
-                    "slip-ref": _with_mutant(assignment, solutions(assignment), 0)[0],
-                    "slip-bo": _with_mutant(assignment, bo, 1)[0]}
+                    "slip-ref": _with_mutant(assignment, solutions(assignment), 0),
+                    "slip-bo": _with_mutant(assignment, bo, 1)}
         if assignment == corpus.OTHER:
             students["reference"] = solutions(assignment)
         for student, cells in students.items():

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import is_grade, is_solution
+
+from grader.nbgrader_terms import grade_id, is_grade, is_solution
 
 __all__ = ["NotebookDigest", "digest_notebook", "own_code", "HIDDEN_MESSAGE", "CELL_HEADER"]
 
@@ -82,18 +83,18 @@ def digest_notebook(path: Path, notebook: str, given_code: dict[tuple[str, str],
     for cell in cells:
         if cell.get("cell_type") != "code":
             continue
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        cell_id = grade_id(cell)
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
         if is_grade(cell):
             message = _error_line(cell, hidden_lines)
             if message is not None:
-                digest.messages[grade_id] = message
+                digest.messages[cell_id] = message
                 if message.startswith("CellTimeoutError"):
-                    digest.timeouts.append(grade_id)
+                    digest.timeouts.append(cell_id)
         elif is_solution(cell):
-            mine = own_code(source, given_code.get((notebook, grade_id), ""))
+            mine = own_code(source, given_code.get((notebook, cell_id), ""))
             if mine:
-                pieces.append(f"{CELL_HEADER}{grade_id}\n{mine}")
+                pieces.append(f"{CELL_HEADER}{cell_id}\n{mine}")
     digest.code = "\n".join(pieces)
     return digest
