@@ -37,6 +37,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
+from grader.nbgrader_terms import grade_id
 from tests.notebooks import (
     ROOT,
     NotebookParts,
@@ -51,6 +52,10 @@ from tests.notebooks import (
 
 MUTANTS_DIR = ROOT / "tests" / "mutants"
 MIN_MUTANTS = 5
+# A derivation exercise's answer (a solution cell whose grade id starts with DERIVATION_PREFIX) is a
+# small formula, index set or number: fewer distinct plausible mistakes than a layer.
+DERIVATION_PREFIX = "derive_"
+MIN_DERIVATION_MUTANTS = 3
 MIN_CORRECT_VARIANTS = 2
 MAX_HIDDEN_ONLY_FRACTION = 0.05
 # What the first failure message of an exact-relation mutant must contain (course.testing's wording).
@@ -130,17 +135,28 @@ def exact_relations(assignment: str) -> dict[str, str]:
     return relations
 
 
-def graded_names(parts: NotebookParts) -> list[str]:
-    """Public top-level functions and classes defined in the solution cells."""
-    nb = read_notebook(source_path(parts.assignment))
-    names: list[str] = []
+def graded_names_by_cell(assignment: str) -> list[tuple[str, str]]:
+    """(grade id, name) of each public top-level function and class of the solution cells, in order."""
+    nb = read_notebook(source_path(assignment))
+    found: list[tuple[str, str]] = []
     for cell in nb.cells:
         if is_solution_cell(cell):
             tree = ast.parse(without_solution_markers(cell.source))
             for node in tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-                    names.append(node.name)
-    return names
+                    found.append((grade_id(cell) or "", node.name))
+    return found
+
+
+def graded_names(parts: NotebookParts) -> list[str]:
+    """Public top-level functions and classes defined in the solution cells."""
+    return [name for _, name in graded_names_by_cell(parts.assignment)]
+
+
+def min_mutants(assignment: str, name: str) -> int:
+    """How many mutants ``name`` needs: fewer for a derivation exercise's answer."""
+    cells = {n: cell_id for cell_id, n in graded_names_by_cell(assignment)}
+    return MIN_DERIVATION_MUTANTS if cells.get(name, "").startswith(DERIVATION_PREFIX) else MIN_MUTANTS
 
 
 def defines(source: str, name: str) -> bool:
