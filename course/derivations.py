@@ -34,6 +34,7 @@ def check_formula(
     rtol: float = 1e-7,
     atol: float = 1e-10,
     batch_size: int | None = None,
+    regions: Mapping[str, np.ndarray] | None = None,
     hint: str = "",
 ) -> None:
     """Check a derived formula against the right values at several points.
@@ -57,6 +58,10 @@ def check_formula(
         checked against finite differences, about 1e-6.
     batch_size : int, optional
         The batch size N of the points, so that a missing 1/N can be named.
+    regions : mapping of str to ndarray of bool, optional
+        Named masks of the shape of the stacked values (the points first), e.g.
+        ``{"where two entries of a window tie": mask}``: when every wrong value lies in one, the
+        message names it.
     hint : str
         A sentence added on failure, e.g. ``"open hint 1 of section 2"``.
 
@@ -92,7 +97,7 @@ def check_formula(
             problem = describe_mismatch(a, e, check_dtype=False)
             raise AssertionError(_with_hint(f"{name}, at point {index + 1}, {problem}.", hint))
     problem = describe_mismatch(np.stack(actual), np.stack(expected), rtol=rtol, atol=atol,
-                                check_dtype=False, batch_size=batch_size)
+                                check_dtype=False, batch_size=batch_size, regions=regions)
     if problem:
         message = f"{name}, evaluated at {len(points)} points (the first index counts the points), {problem}"
         raise AssertionError(_with_hint(message + ("" if problem.endswith("?") else "."), hint))

@@ -96,3 +96,22 @@ def test_shapes_say_which_entry_is_wrong_but_not_its_value():
         check_exact((5, 7), (5, 3), "the shape of dW")
     with pytest.raises(AssertionError, match="has 3 entries, too many"):
         check_exact((5, 3, 1), (5, 3), "the shape of dW")
+
+
+def test_a_formula_wrong_only_in_a_named_region_says_so():
+    windows = [np.array([[3.0, 3.0], [1.0, 0.0]]), np.array([[1.0, 2.0], [2.0, 0.5]]),
+               np.array([[0.5, 4.0], [1.0, 4.0]])]
+    points = [{"window": w} for w in windows]
+
+    def first_max(window):
+        grad = np.zeros_like(window)
+        grad[np.unravel_index(np.argmax(window), window.shape)] = 1.0
+        return grad
+
+    def every_max(window):
+        return (window == window.max()).astype(float)
+
+    ties = np.stack([(w == w.max()) & ((w == w.max()).sum() > 1) for w in windows])
+    with pytest.raises(AssertionError, match="where two entries tie"):
+        check_formula(every_max, first_max, points, name="the routed gradient",
+                      regions={"where two entries tie": ties})
