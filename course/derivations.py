@@ -167,7 +167,8 @@ def check_index_set(
     extra = sorted(chosen - right)
     if extra:
         example = ", ".join(str(i) for i in extra[:3])
-        problems.append(f"includes {len(extra)} {things} that do not belong ({example}"
+        verb = "does" if len(extra) == 1 else "do"
+        problems.append(f"includes {_count(len(extra), things)} that {verb} not belong ({example}"
                         + (", ..." if len(extra) > 3 else "") + ")")
     missing = len(right - chosen)
     if missing:
@@ -176,7 +177,14 @@ def check_index_set(
         raise AssertionError(_with_hint(f"{name} " + "; ".join(problems) + ".", hint))
 
 
-def check_exact(answer: Any, expected: Any, name: str, hint: str = "") -> None:
+def _count(number: int, things: str) -> str:
+    """``"1 pixel"``, ``"2 pixels"``: ``things`` is the plural."""
+    return f"{number} {things[:-1] if number == 1 and things.endswith('s') else things}"
+
+
+def check_exact(
+    answer: Any, expected: Any, name: str, hint: str = "", entry_names: Sequence[str] | None = None
+) -> None:
     """Check an exact answer: an integer, a fraction, or a tuple of them such as a shape.
 
     Floats are accepted when they equal the exact value (``0.5`` for 1/2); a float that only comes
@@ -192,17 +200,24 @@ def check_exact(answer: Any, expected: Any, name: str, hint: str = "") -> None:
         What the answer stands for, e.g. ``"the shape of dW"``.
     hint : str
         A sentence added on failure.
+    entry_names : sequence of str, optional
+        What each entry of a tuple stands for, e.g. ``("n", "c", "h", "w")``; the message names
+        the wrong entries by them.
 
     Raises
     ------
     AssertionError
-        Saying which entry of a tuple is wrong (by position), or that the number is wrong.
+        Saying which entry of a tuple is wrong (by name, or by position), or that the number is
+        wrong.
 
     Examples
     --------
     >>> check_exact((3, 4), (4, 3), "the shape of dW")
     Traceback (most recent call last):
     AssertionError: the shape of dW is wrong in entries 0 and 1 (counting from 0).
+    >>> check_exact((0, 2, 3, 4), (0, 2, 3, 5), "the index", entry_names=("n", "c", "h", "w"))
+    Traceback (most recent call last):
+    AssertionError: the index is wrong in entry w.
     >>> check_exact(0.5, Fraction(1, 2), "the factor")
     """
     __tracebackhide__ = True
@@ -216,9 +231,12 @@ def check_exact(answer: Any, expected: Any, name: str, hint: str = "") -> None:
                 hint))
         wrong = [i for i, (a, e) in enumerate(zip(answer, expected)) if _exact_problem(a, e) is not None]
         if wrong:
-            places = " and ".join(", ".join(str(i) for i in wrong).rsplit(", ", 1))
+            named = entry_names is not None and len(entry_names) == len(expected)
+            labels = [str(entry_names[i]) if named else str(i) for i in wrong]
+            places = " and ".join(", ".join(labels).rsplit(", ", 1))
             label = "entry" if len(wrong) == 1 else "entries"
-            raise AssertionError(_with_hint(f"{name} is wrong in {label} {places} (counting from 0).", hint))
+            counted = "" if named else " (counting from 0)"
+            raise AssertionError(_with_hint(f"{name} is wrong in {label} {places}{counted}.", hint))
         return
     problem = _exact_problem(answer, expected)
     if problem is not None:

@@ -66,7 +66,7 @@ def test_index_sets_name_the_students_wrong_entries_and_count_the_missing_ones()
         check_index_set([(0, 0), (0, 1), (0, 1)], right, "the pixels", "pixels")
     message = str(info.value)
     assert "lists (0, 1) more than once" in message
-    assert "includes 1 pixels that do not belong ((0, 1))" in message
+    assert "includes 1 pixel that does not belong ((0, 1))" in message
     assert "misses 3 of its pixels" in message
     assert "(2, 2)" not in message and "(0, 2)" not in message
 
