@@ -23,6 +23,214 @@ def _mutate(grade_id: str, *replacements: tuple[str, str]) -> str:
     return source
 
 
+# ----------------------------------------------------------------------------- derivations
+
+IM2COL_SOURCE_MUTANTS = {
+    "stride_ignored": _mutate("derive_im2col", (
+        "return n, c, i * stride + a, j * stride + b", "return n, c, i + a, j + b")),
+    "columns_in_a_b_c_order": _mutate("derive_im2col", (
+        "    c, offset = divmod(q, kh * kw)\n    a, b = divmod(offset, kw)\n",
+        "    a, offset = divmod(q, kw * x_shape[1])\n    b, c = divmod(offset, x_shape[1])\n")),
+    "rows_split_by_the_output_height": _mutate("derive_im2col", (
+        "i, j = divmod(pixel, out_w)", "i, j = divmod(pixel, out_h)")),
+    "kernel_height_and_width_swapped": _mutate("derive_im2col", (
+        "a, b = divmod(offset, kw)", "a, b = divmod(offset, kh)")),
+    "output_size_without_padding": _mutate("derive_im2col", (
+        "out_h = (height + 2 * pad - kh) // stride + 1\n    out_w = (width + 2 * pad - kw) // stride + 1",
+        "out_h = (height - kh) // stride + 1\n    out_w = (width - kw) // stride + 1")),
+}
+
+IM2COL_SOURCE_VARIANTS = {
+    "unravel_index": """
+def im2col_source(r, q, x_shape, kh, kw, stride=1, pad=0):
+    n_img, channels, height, width = x_shape
+    rows = ((height + 2 * pad - kh) // stride + 1, (width + 2 * pad - kw) // stride + 1)
+    n, i, j = np.unravel_index(r, (n_img,) + rows)
+    c, a, b = np.unravel_index(q, (channels, kh, kw))
+    return n, c, i * stride + a, j * stride + b
+""",
+    "table_of_every_entry": """
+def im2col_source(r, q, x_shape, kh, kw, stride=1, pad=0):
+    n_img, channels, height, width = x_shape
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    rows = [(n, i, j) for n in range(n_img) for i in range(out_h) for j in range(out_w)]
+    columns = [(c, a, b) for c in range(channels) for a in range(kh) for b in range(kw)]
+    (n, i, j), (c, a, b) = rows[r], columns[q]
+    return (n, c, stride * i + a, stride * j + b)
+""",
+}
+
+WINDOWS_MUTANTS = {
+    "padding_ignored": _mutate("derive_col2im", (
+        "0 <= h + pad - i * stride < kh", "0 <= h - i * stride < kh"), (
+        "0 <= w + pad - j * stride < kw", "0 <= w - j * stride < kw")),
+    "stride_ignored": _mutate("derive_col2im", (
+        "0 <= h + pad - i * stride < kh", "0 <= h + pad - i < kh"), (
+        "0 <= w + pad - j * stride < kw", "0 <= w + pad - j < kw")),
+    "windows_past_the_last_one": _mutate("derive_col2im", (
+        "rows = [i for i in range(out_h) if", "rows = [i for i in range(out_h + kh) if"), (
+        "columns = [j for j in range(out_w) if", "columns = [j for j in range(out_w + kw) if")),
+    "window_one_entry_too_long": _mutate("derive_col2im", (
+        "0 <= h + pad - i * stride < kh", "0 <= h + pad - i * stride <= kh"), (
+        "0 <= w + pad - j * stride < kw", "0 <= w + pad - j * stride <= kw")),
+    "kernel_height_and_width_swapped": _mutate("derive_col2im", (
+        "0 <= h + pad - i * stride < kh", "0 <= h + pad - i * stride < kw"), (
+        "0 <= w + pad - j * stride < kw", "0 <= w + pad - j * stride < kh")),
+}
+
+WINDOWS_VARIANTS = {
+    "scan_every_window": """
+def windows_containing(h, w, x_shape, kh, kw, stride=1, pad=0):
+    height, width = x_shape[2], x_shape[3]
+    found = []
+    for i in range((height + 2 * pad - kh) // stride + 1):
+        for j in range((width + 2 * pad - kw) // stride + 1):
+            top, left = i * stride - pad, j * stride - pad
+            if top <= h < top + kh and left <= w < left + kw:
+                found.append((i, j))
+    return found
+""",
+    "range_arithmetic": """
+import math
+
+
+def windows_containing(h, w, x_shape, kh, kw, stride=1, pad=0):
+    height, width = x_shape[2], x_shape[3]
+    out_h = (height + 2 * pad - kh) // stride + 1
+    out_w = (width + 2 * pad - kw) // stride + 1
+    first_i = max(0, math.ceil((h + pad - kh + 1) / stride))
+    first_j = max(0, math.ceil((w + pad - kw + 1) / stride))
+    last_i = min(out_h - 1, (h + pad) // stride)
+    last_j = min(out_w - 1, (w + pad) // stride)
+    return {(i, j) for i in range(first_i, last_i + 1) for j in range(first_j, last_j + 1)}
+""",
+}
+
+SHAPES_MUTANTS = {
+    "batch_forgotten_in_the_rows": _mutate("derive_conv_matmul", (
+        "windows = n_img * ((height", "windows = ((height")),
+    "weights_as_columns": _mutate("derive_conv_matmul", (
+        "(n_filters, n_ch * kh * kw), (windows, n_filters)",
+        "(n_ch * kh * kw, n_filters), (windows, n_filters)")),
+    "output_size_without_padding": _mutate("derive_conv_matmul", (
+        "((height + 2 * pad - kh) // stride + 1) * ((width + 2 * pad - kw) // stride + 1)",
+        "((height - kh) // stride + 1) * ((width - kw) // stride + 1)")),
+    "output_filters_first": _mutate("derive_conv_matmul", (
+        ", (windows, n_filters)", ", (n_filters, windows)")),
+}
+
+SHAPES_VARIANTS = {
+    "named_sizes": """
+def conv_matmul_shapes(x_shape, w_shape, stride=1, pad=0):
+    N, C, H, W = x_shape
+    F, _, KH, KW = w_shape
+    out_h = (H + 2 * pad - KH) // stride + 1
+    out_w = (W + 2 * pad - KW) // stride + 1
+    depth = C * KH * KW
+    return [N * out_h * out_w, depth], [F, depth], [N * out_h * out_w, F]
+""",
+    "from_the_output_shape": """
+def conv_matmul_shapes(x_shape, w_shape, stride=1, pad=0):
+    out_h = (x_shape[2] + 2 * pad - w_shape[2]) // stride + 1
+    out_w = (x_shape[3] + 2 * pad - w_shape[3]) // stride + 1
+    rows = int(np.prod((x_shape[0], out_h, out_w)))
+    depth = int(np.prod(w_shape[1:]))
+    return (rows, depth), (w_shape[0], depth), (rows, w_shape[0])
+""",
+}
+
+MATMUL_GRADS_MUTANTS = {
+    "dwm_transposed": _mutate("derive_conv_backward_fast", ("return dY.T @ X,", "return X.T @ dY,")),
+    "db_summed_over_filters": _mutate("derive_conv_backward_fast", (
+        "dY.sum(axis=0)", "dY.sum(axis=1)")),
+    "db_averaged_over_rows": _mutate("derive_conv_backward_fast", ("dY.sum(axis=0)", "dY.mean(axis=0)")),
+    "dx_sign_flipped": _mutate("derive_conv_backward_fast", (", dY @ Wm", ", -dY @ Wm")),
+    "dwm_averaged_over_rows": _mutate("derive_conv_backward_fast", (
+        "return dY.T @ X,", "return dY.T @ X / len(X),")),
+}
+
+MATMUL_GRADS_VARIANTS = {
+    "einsum": """
+def matmul_conv_grads(X, Wm, dY):
+    return np.einsum("rf,rd->fd", dY, X), np.einsum("rf->f", dY), np.einsum("rf,fd->rd", dY, Wm)
+""",
+    "transpose_of_the_transpose": """
+def matmul_conv_grads(X, Wm, dY):
+    return (X.T @ dY).T, np.ones(len(dY)) @ dY, (Wm.T @ dY.T).T
+""",
+}
+
+RELU_POOL_MUTANTS = {
+    "every_tied_maximum": _mutate("derive_simplecnn", (
+        "    a, b = np.unravel_index(np.argmax(window), window.shape)\n    if window[a, b] > 0:\n"
+        "        dz[a, b] = dpooled\n",
+        "    if window.max() > 0:\n        dz[window == window.max()] = dpooled\n")),
+    "last_maximum": _mutate("derive_simplecnn", (
+        "a, b = np.unravel_index(np.argmax(window), window.shape)",
+        "a, b = np.unravel_index(3 - np.argmax(window.ravel()[::-1]), window.shape)")),
+    "relu_forgotten": _mutate("derive_simplecnn", ("    if window[a, b] > 0:\n        dz[a, b] = dpooled",
+                                                   "    dz[a, b] = dpooled")),
+    "relu_derivative_one_at_zero": _mutate("derive_simplecnn", ("if window[a, b] > 0:", "if window[a, b] >= 0:")),
+    "max_of_absolute_values": _mutate("derive_simplecnn", (
+        "np.argmax(window)", "np.argmax(np.abs(window))")),
+}
+
+RELU_POOL_VARIANTS = {
+    "relu_first": """
+def relu_pool_gradient(window, dpooled):
+    relu = np.maximum(window, 0)
+    flat = relu.ravel()
+    winner = int(np.argmax(flat))
+    dz = np.zeros(window.size, dtype=window.dtype)
+    if flat[winner] > 0:
+        dz[winner] = dpooled
+    return dz.reshape(window.shape)
+""",
+    "loops": """
+def relu_pool_gradient(window, dpooled):
+    best = None
+    for a in range(2):
+        for b in range(2):
+            if window[a, b] > 0 and (best is None or window[a, b] > window[best]):
+                best = (a, b)
+    dz = np.zeros_like(window)
+    if best is not None:
+        dz[best] = dpooled
+    return dz
+""",
+}
+
+SGD_STEP_MUTANTS = {
+    "sum_instead_of_mean": _mutate("derive_train", ("X_batch.mean(axis=0)", "X_batch.sum(axis=0)")),
+    "gradient_summed_over_the_batch": _mutate("derive_train", (
+        "return theta - lr * (theta - X_batch.mean(axis=0))",
+        "return theta - lr * (len(X_batch) * theta - X_batch.sum(axis=0))")),
+    "step_uphill": _mutate("derive_train", (
+        "return theta - lr * (theta - X_batch.mean(axis=0))",
+        "return theta + lr * (theta - X_batch.mean(axis=0))")),
+    "mean_over_the_wrong_axis": _mutate("derive_train", (
+        "X_batch.mean(axis=0)", "X_batch.mean(axis=1).mean()")),
+    "learning_rate_forgotten": _mutate("derive_train", (
+        "return theta - lr * (theta - X_batch.mean(axis=0))",
+        "return theta - (theta - X_batch.mean(axis=0))")),
+}
+
+SGD_STEP_VARIANTS = {
+    "convex_combination": """
+def one_sgd_step(theta, X_batch, lr):
+    return (1 - lr) * theta + lr * np.mean(X_batch, axis=0)
+""",
+    "mean_of_the_differences": """
+def one_sgd_step(theta, X_batch, lr):
+    gradient = np.mean(theta[None, :] - X_batch, axis=0)
+    new_theta = theta.copy()
+    new_theta -= lr * gradient
+    return new_theta
+""",
+}
+
+
 # ----------------------------------------------------------------------------- im2col
 
 _IM2COL_RETURN = "return blocks.reshape(N * out_h * out_w, C * kh * kw)"
@@ -615,6 +823,12 @@ def train(model, X, y, epochs, batch_size, lr, seed=0):
 }
 
 MUTANTS = {
+    "im2col_source": IM2COL_SOURCE_MUTANTS,
+    "windows_containing": WINDOWS_MUTANTS,
+    "conv_matmul_shapes": SHAPES_MUTANTS,
+    "matmul_conv_grads": MATMUL_GRADS_MUTANTS,
+    "relu_pool_gradient": RELU_POOL_MUTANTS,
+    "one_sgd_step": SGD_STEP_MUTANTS,
     "im2col": IM2COL_MUTANTS,
     "col2im": COL2IM_MUTANTS,
     "conv2d_forward_fast": CONV_FORWARD_MUTANTS,
@@ -628,12 +842,20 @@ HIDDEN_ONLY: dict[str, dict[str, str]] = {}
 
 # Mutants whose answer is an exact multiple or the negative of the right one.
 EXACT_RELATIONS = {
+    "matmul_conv_grads": {"dx_sign_flipped": "sign", "dwm_averaged_over_rows": "scale",
+                          "db_averaged_over_rows": "scale"},
     "conv2d_backward_fast": {"dw_averaged_over_batch": "scale", "db_averaged_over_pixels": "scale"},
     "SimpleCNN": {"gradient_not_divided_by_batch": "scale", "loss_summed_over_batch": "scale",
                   "dscores_sign_flipped": "sign"},
 }
 
 CORRECT_VARIANTS = {
+    "im2col_source": IM2COL_SOURCE_VARIANTS,
+    "windows_containing": WINDOWS_VARIANTS,
+    "conv_matmul_shapes": SHAPES_VARIANTS,
+    "matmul_conv_grads": MATMUL_GRADS_VARIANTS,
+    "relu_pool_gradient": RELU_POOL_VARIANTS,
+    "one_sgd_step": SGD_STEP_VARIANTS,
     "im2col": IM2COL_VARIANTS,
     "col2im": COL2IM_VARIANTS,
     "conv2d_forward_fast": CONV_FORWARD_VARIANTS,
