@@ -10,7 +10,9 @@ stderr, a deleted test cell) are graded
 * in parallel and serially on PostgreSQL (``--db postgresql+psycopg2://``);
 * on a Dask cluster of separate processes, as a cluster runs them (``dask scheduler`` and two
   ``dask worker`` on loopback, ``course grade --scheduler``), and again on such a cluster while one
-  of its workers is killed in the middle of a task (its submission is graded again elsewhere).
+  of its workers is killed in the middle of a task (its submission is graded again elsewhere);
+* on a cluster that Dask's ``SSHCluster`` starts over SSH, through a real ``sshd`` that listens on
+  two loopback addresses (127.0.0.1 and 127.0.0.2), one worker logged in through each.
 
 Every gradebook must hold the same rows for them. After ``course grade``,
 ``nbgrader generate_feedback`` and ``nbgrader export`` still work.
@@ -22,6 +24,7 @@ import contextlib
 import csv
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -36,6 +39,7 @@ from tests.course_copy import nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import copy_course, course_env, course_grade
 from tests.postgres_server import create_database
+from tests.ssh_server import SSHServer, ssh_server, why_no_sshd
 
 STUDENTS = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
 ONLY = [arg for student in STUDENTS for arg in ("--student", student)]
@@ -240,3 +244,51 @@ def test_a_worker_killed_mid_task_loses_no_submission(template, serial_sqlite, a
     assert set(report) == set(STUDENTS), stdout
     assert grading.returncode == 0, stdout + stderr[-3000:]
     assert rows_of(sqlite_url(course)) == rows_of(sqlite_url(serial_sqlite["course"]))
+
+
+@contextlib.contextmanager
+def ssh_cluster(server: SSHServer, folder: Path):
+    """Dask's ``SSHCluster``: the scheduler through the first address, one worker through each address.
+
+    Every process binds to loopback; the workers get the course's environment (its ``bin/`` on PATH,
+    the course on PYTHONPATH) through ``remote_python``. Yields the scheduler's address; at the end,
+    closes the cluster and kills whatever process of it is left.
+    """
+    from distributed import SSHCluster
+
+    env = course_env()
+    remote_python = " ".join([*(f"{key}={shlex.quote(env[key])}" for key in ("PATH", "PYTHONPATH")),
+                              shlex.quote(sys.executable)])
+    scratch = folder / "dask-workers"  # also marks the cluster's processes on their command lines
+    cluster = SSHCluster(
+        [server.addresses[0], *server.addresses], connect_options=server.connect_options(),
+        remote_python=remote_python,
+        scheduler_options={"host": server.addresses[0], "port": 0, "dashboard": False},
+        worker_options={"nthreads": 1, "n_workers": 1, "host": server.addresses[0],
+                        "local_directory": str(scratch)})
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+        for entry in os.scandir("/proc"):
+            command = _cmdline(int(entry.name)) if entry.name.isdigit() else ""
+            if "distributed.cli.dask_spec" in command and str(scratch) in command:
+                _kill_tree(int(entry.name))
+
+
+def test_a_cluster_started_over_ssh_on_two_addresses_grades_like_the_local_run(template, serial_sqlite,
+                                                                               artifacts):
+    reason = why_no_sshd()
+    if reason:
+        pytest.skip(f"no SSH server for the SSH-started cluster: {reason}")
+    folder = artifacts / "ssh-cluster-processes"
+    with ssh_server(folder / "sshd") as server, ssh_cluster(server, folder) as address:
+        run = course_grade(copy_course(template[0], "ssh-cluster"), corpus.ASSIGNMENT, "--scheduler", address,
+                           *ONLY)
+    log = (folder / "sshd" / "sshd.log").read_text()
+    for host in server.addresses:
+        assert f"on {host} port {server.port}" in log, f"no SSH connection reached {host}: {log[-2000:]}"
+    assert run["status"] == 0, run["stderr"][-3000:]
+    assert f"Dask scheduler {address}" in run["stdout"]
+    assert len({row["worker"] for row in run["report"].values()}) == 2, "both workers should have graded"
+    assert rows_of(sqlite_url(run["course"])) == rows_of(sqlite_url(serial_sqlite["course"]))
