@@ -95,6 +95,24 @@ def dx_entry(Delta, W, n, k):
     return np.sum(Delta[n, :]) * np.sum(W[k, :])
 """,
     },
+    "gradient_shapes": {
+        "dW_transposed": """
+def gradient_shapes(N, D, M):
+    return ((N, D), (M, D), (M,))
+""",
+        "db_not_summed_over_the_batch": """
+def gradient_shapes(N, D, M):
+    return ((N, D), (D, M), (N, M))
+""",
+        "dx_shaped_like_the_output": """
+def gradient_shapes(N, D, M):
+    return ((N, M), (D, M), (M,))
+""",
+        "order_of_the_inputs_x_w_b_with_b_first": """
+def gradient_shapes(N, D, M):
+    return ((M,), (N, D), (D, M))
+""",
+    },
     "delta_below": {
         "mask_forgotten": """
 def delta_below(delta, W, z):
@@ -178,6 +196,17 @@ def dx_entry(Delta, W, n, k):
         "matrix_product_entry": """
 def dx_entry(Delta, W, n, k):
     return (Delta @ W.T)[n, k]
+""",
+    },
+    "gradient_shapes": {
+        "lists": """
+def gradient_shapes(N, D, M):
+    return [[N, D], [D, M], [M]]
+""",
+        "from_arrays": """
+def gradient_shapes(N, D, M):
+    X, W, b = np.empty((N, D)), np.empty((D, M)), np.empty(M)
+    return X.shape, W.shape, b.shape
 """,
     },
     "delta_below": {
