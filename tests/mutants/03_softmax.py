@@ -372,7 +372,174 @@ def softmax_cross_entropy(logits, labels):
 ''',
 }
 
+SHIFT_MUTANTS = {
+    "shift_multiplies_by_exp_c": """
+def softmax_after_shift(y, c):
+    return y * np.exp(c)
+""",
+    "shift_adds_c": """
+def softmax_after_shift(y, c):
+    return y + c
+""",
+    "shift_divides_by_exp_c": """
+def softmax_after_shift(y, c):
+    return y * np.exp(-c)
+""",
+}
+
+DENOMINATOR_MUTANTS = {
+    "denominator_from_zero": """
+def denominator_range(K):
+    return (0, K)
+""",
+    "denominator_counts_only_the_others": """
+def denominator_range(K):
+    return (1, K - 1)
+""",
+    "denominator_unbounded": """
+def denominator_range(K):
+    return (1, float("inf"))
+""",
+    "denominator_range_of_a_probability": """
+def denominator_range(K):
+    return (Fraction(1, K), 1)
+""",
+}
+
+SHIFT_VARIANTS = {
+    "returns_y_itself": """
+def softmax_after_shift(y, c):
+    return y
+""",
+    "recomputes_from_log_y": """
+def softmax_after_shift(y, c):
+    e = np.exp(np.log(y) + c)
+    return e / e.sum()
+""",
+}
+
+DENOMINATOR_VARIANTS = {
+    "floats": """
+def denominator_range(K):
+    return (1.0, float(K))
+""",
+    "a_list_of_fractions": """
+def denominator_range(K):
+    return [Fraction(1), Fraction(K)]
+""",
+}
+
+JACOBIAN_ENTRY_MUTANTS = {
+    "diagonal_formula_everywhere": """
+def jacobian_entry(y, i, j):
+    return y[i] * (1 - y[i])
+""",
+    "off_diagonal_formula_everywhere": """
+def jacobian_entry(y, i, j):
+    return -y[i] * y[j]
+""",
+    "plus_instead_of_minus": """
+def jacobian_entry(y, i, j):
+    return y[i] * ((i == j) + y[j])
+""",
+    "diagonal_only": """
+def jacobian_entry(y, i, j):
+    return y[i] * (1 - y[i]) if i == j else 0.0
+""",
+    "squares_the_wrong_entry": """
+def jacobian_entry(y, i, j):
+    return y[j] * ((i == j) - y[j])
+""",
+}
+
+JACOBIAN_ENTRY_VARIANTS = {
+    "two_cases": """
+def jacobian_entry(y, i, j):
+    if i == j:
+        return y[i] * (1 - y[i])
+    return -y[i] * y[j]
+""",
+    "delta_minus_product": """
+def jacobian_entry(y, i, j):
+    return (y[i] if i == j else 0.0) - y[i] * y[j]
+""",
+}
+
+BACKWARD_ENTRY_MUTANTS = {
+    "diagonal_only": """
+def dL_dx_entry(g, y, j):
+    return g[j] * y[j] * (1 - y[j])
+""",
+    "forgets_y_in_the_sum": """
+def dL_dx_entry(g, y, j):
+    return y[j] * (g[j] - np.sum(g))
+""",
+    "forgets_the_outer_y": """
+def dL_dx_entry(g, y, j):
+    return g[j] - np.dot(g, y)
+""",
+    "plus_the_weighted_sum": """
+def dL_dx_entry(g, y, j):
+    return y[j] * (g[j] + np.dot(g, y))
+""",
+    "y_j_inside_the_sum": """
+def dL_dx_entry(g, y, j):
+    return y[j] * (g[j] - np.sum(g) * y[j])
+""",
+}
+
+BACKWARD_ENTRY_VARIANTS = {
+    "sum_over_i": """
+def dL_dx_entry(g, y, j):
+    return sum(g[i] * y[i] * ((i == j) - y[j]) for i in range(len(y)))
+""",
+    "expanded": """
+def dL_dx_entry(g, y, j):
+    return y[j] * g[j] - y[j] * np.sum(g * y)
+""",
+}
+
+CROSS_ENTROPY_GRADIENT_MUTANTS = {
+    "misses_one_over_n": """
+def dL_dlogits(y, t):
+    return y - t
+""",
+    "sign_flipped": """
+def dL_dlogits(y, t):
+    return (t - y) / len(y)
+""",
+    "stops_at_dL_dy": """
+def dL_dlogits(y, t):
+    return -t / (len(y) * y)
+""",
+    "divides_by_n_times_k": """
+def dL_dlogits(y, t):
+    return (y - t) / y.size
+""",
+    "diagonal_of_the_jacobian_only": """
+def dL_dlogits(y, t):
+    return -t * (1 - y) / len(y)
+""",
+}
+
+CROSS_ENTROPY_GRADIENT_VARIANTS = {
+    "shape_of_y": """
+def dL_dlogits(y, t):
+    return (y - t) / y.shape[0]
+""",
+    "through_dL_dy": """
+def dL_dlogits(y, t):
+    g = -t / (len(y) * y)
+    return y * (g - np.sum(g * y, axis=1, keepdims=True))
+""",
+}
+
 MUTANTS = {
+    "softmax_after_shift": SHIFT_MUTANTS,
+    "denominator_range": DENOMINATOR_MUTANTS,
+    "jacobian_entry": JACOBIAN_ENTRY_MUTANTS,
+    "dL_dx_entry": BACKWARD_ENTRY_MUTANTS,
+    "dL_dlogits": CROSS_ENTROPY_GRADIENT_MUTANTS,
     "softmax": SOFTMAX_MUTANTS,
     "softmax_jacobian": JACOBIAN_MUTANTS,
     "softmax_backward": BACKWARD_MUTANTS,
@@ -380,6 +547,11 @@ MUTANTS = {
 }
 
 CORRECT_VARIANTS = {
+    "softmax_after_shift": SHIFT_VARIANTS,
+    "denominator_range": DENOMINATOR_VARIANTS,
+    "jacobian_entry": JACOBIAN_ENTRY_VARIANTS,
+    "dL_dx_entry": BACKWARD_ENTRY_VARIANTS,
+    "dL_dlogits": CROSS_ENTROPY_GRADIENT_VARIANTS,
     "softmax": SOFTMAX_VARIANTS,
     "softmax_jacobian": JACOBIAN_VARIANTS,
     "softmax_backward": BACKWARD_VARIANTS,
@@ -392,6 +564,10 @@ HIDDEN_ONLY = {}
 # Mutants whose answer is an exact rescaling or sign flip of the right one, where the first failing
 # check sees it: the batch of the hand example has N = 3.
 EXACT_RELATIONS = {
+    "dL_dlogits": {
+        "misses_one_over_n": "scale",
+        "sign_flipped": "sign",
+    },
     "softmax_cross_entropy": {
         "loss_summed_not_averaged": "scale",
         "gradient_misses_one_over_n": "scale",

@@ -6,6 +6,222 @@ of ``mlp_forward`` and ``mlp_backward`` keep the documented cache format
 of the other function.
 """
 
+# The derivation exercises (Derive 1 to 3): plausible wrong derivations.
+DERIVATION_MUTANTS = {
+    "dW_one": {
+        "outer_product_transposed": """
+def dW_one(x, delta):
+    return np.outer(delta, x)
+""",
+        "sign_flipped": """
+def dW_one(x, delta):
+    return -np.outer(x, delta)
+""",
+        "weights_times_delta": """
+def dW_one(x, delta):
+    return np.outer(np.ones_like(x), delta)
+""",
+    },
+    "db_one": {
+        "derivative_of_y_alone": """
+def db_one(delta):
+    return np.ones_like(delta)
+""",
+        "summed_to_one_number": """
+def db_one(delta):
+    return np.sum(delta)
+""",
+        "averaged_over_outputs": """
+def db_one(delta):
+    return delta / len(delta)
+""",
+    },
+    "dx_one": {
+        "weights_without_delta": """
+def dx_one(delta, W):
+    return W.sum(axis=1)
+""",
+        "sign_flipped": """
+def dx_one(delta, W):
+    return -(W @ delta)
+""",
+        "only_the_diagonal_of_W": """
+def dx_one(delta, W):
+    k = min(W.shape)
+    out = np.zeros(W.shape[0])
+    out[:k] = np.diag(W) * delta[:k]
+    return out
+""",
+    },
+    "dW_entry": {
+        "mean_over_the_batch": """
+def dW_entry(X, Delta, k, i):
+    return np.mean(X[:, k] * Delta[:, i])
+""",
+        "first_example_only": """
+def dW_entry(X, Delta, k, i):
+    return X[0, k] * Delta[0, i]
+""",
+        "product_of_sums": """
+def dW_entry(X, Delta, k, i):
+    return np.sum(X[:, k]) * np.sum(Delta[:, i])
+""",
+    },
+    "db_entry": {
+        "mean_over_the_batch": """
+def db_entry(Delta, i):
+    return np.mean(Delta[:, i])
+""",
+        "first_example_only": """
+def db_entry(Delta, i):
+    return Delta[0, i]
+""",
+        "sum_over_the_outputs": """
+def db_entry(Delta, i):
+    return np.sum(Delta[i, :])
+""",
+    },
+    "dx_entry": {
+        "summed_over_the_batch_too": """
+def dx_entry(Delta, W, n, k):
+    return np.sum(Delta @ W[k, :])
+""",
+        "divided_by_the_batch": """
+def dx_entry(Delta, W, n, k):
+    return np.sum(Delta[n, :] * W[k, :]) / len(Delta)
+""",
+        "product_of_sums": """
+def dx_entry(Delta, W, n, k):
+    return np.sum(Delta[n, :]) * np.sum(W[k, :])
+""",
+    },
+    "gradient_shapes": {
+        "dW_transposed": """
+def gradient_shapes(N, D, M):
+    return ((N, D), (M, D), (M,))
+""",
+        "db_not_summed_over_the_batch": """
+def gradient_shapes(N, D, M):
+    return ((N, D), (D, M), (N, M))
+""",
+        "dx_shaped_like_the_output": """
+def gradient_shapes(N, D, M):
+    return ((N, M), (D, M), (M,))
+""",
+        "order_of_the_inputs_x_w_b_with_b_first": """
+def gradient_shapes(N, D, M):
+    return ((M,), (N, D), (D, M))
+""",
+    },
+    "delta_below": {
+        "mask_forgotten": """
+def delta_below(delta, W, z):
+    return delta @ W.T
+""",
+        "mask_includes_zero": """
+def delta_below(delta, W, z):
+    return (delta @ W.T) * (z >= 0)
+""",
+        "times_relu_instead_of_its_derivative": """
+def delta_below(delta, W, z):
+    return (delta @ W.T) * np.maximum(z, 0)
+""",
+        "mask_on_the_wrong_side": """
+def delta_below(delta, W, z):
+    return (delta @ W.T) * (z < 0)
+""",
+    },
+}
+
+DERIVATION_VARIANTS = {
+    "dW_one": {
+        "broadcast": """
+def dW_one(x, delta):
+    return x[:, None] * delta[None, :]
+""",
+        "loops": """
+def dW_one(x, delta):
+    out = np.zeros((len(x), len(delta)))
+    for k in range(len(x)):
+        for i in range(len(delta)):
+            out[k, i] = x[k] * delta[i]
+    return out
+""",
+    },
+    "db_one": {
+        "delta_itself": """
+def db_one(delta):
+    return delta
+""",
+        "times_one": """
+def db_one(delta):
+    return 1.0 * delta
+""",
+    },
+    "dx_one": {
+        "row_times_transpose": """
+def dx_one(delta, W):
+    return delta @ W.T
+""",
+        "sum_over_outputs": """
+def dx_one(delta, W):
+    return np.sum(W * delta, axis=1)
+""",
+    },
+    "dW_entry": {
+        "loop": """
+def dW_entry(X, Delta, k, i):
+    return sum(X[n, k] * Delta[n, i] for n in range(len(X)))
+""",
+        "dot": """
+def dW_entry(X, Delta, k, i):
+    return X[:, k] @ Delta[:, i]
+""",
+    },
+    "db_entry": {
+        "builtin_sum": """
+def db_entry(Delta, i):
+    return sum(Delta[:, i])
+""",
+        "column_sums": """
+def db_entry(Delta, i):
+    return Delta.sum(axis=0)[i]
+""",
+    },
+    "dx_entry": {
+        "dot": """
+def dx_entry(Delta, W, n, k):
+    return Delta[n] @ W[k]
+""",
+        "matrix_product_entry": """
+def dx_entry(Delta, W, n, k):
+    return (Delta @ W.T)[n, k]
+""",
+    },
+    "gradient_shapes": {
+        "lists": """
+def gradient_shapes(N, D, M):
+    return [[N, D], [D, M], [M]]
+""",
+        "from_arrays": """
+def gradient_shapes(N, D, M):
+    X, W, b = np.empty((N, D)), np.empty((D, M)), np.empty(M)
+    return X.shape, W.shape, b.shape
+""",
+    },
+    "delta_below": {
+        "where": """
+def delta_below(delta, W, z):
+    return np.where(z > 0, delta @ W.T, 0.0)
+""",
+        "heaviside": """
+def delta_below(delta, W, z):
+    return np.dot(delta, W.T) * np.heaviside(z, 0.0)
+""",
+    },
+}
+
+
 MUTANTS = {
     "affine_forward": {
         "bias_forgotten": '''
@@ -401,12 +617,20 @@ def mlp_backward(dscores, cache):
     },
 }
 
+MUTANTS.update(DERIVATION_MUTANTS)
+CORRECT_VARIANTS.update(DERIVATION_VARIANTS)
+
 # Every mutant is caught by the visible tests.
 HIDDEN_ONLY = {}
 
 # Mutants whose answer is an exact rescaling of the right one where the first failing check sees it
 # (the visible finite-difference check of affine_backward has a batch of N = 4).
 EXACT_RELATIONS = {
+    "dW_one": {"sign_flipped": "sign"},
+    "dx_one": {"sign_flipped": "sign"},
+    "dW_entry": {"mean_over_the_batch": "scale"},
+    "db_entry": {"mean_over_the_batch": "scale"},
+    "dx_entry": {"divided_by_the_batch": "scale"},
     "affine_backward": {
         "db_mean_over_batch": "scale",
         "dW_averaged_over_batch": "scale",
