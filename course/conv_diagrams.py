@@ -38,6 +38,7 @@ __all__ = [
     "conv_taps",
     "output_shape",
     "whole_windows",
+    "layer_taps",
     "draw_matrix",
     "draw_backward_pattern",
 ]
@@ -166,6 +167,53 @@ def whole_windows(taps: list[Tap], kernel_shape: tuple[int, int]) -> np.ndarray:
     return counts == kernel_shape[0] * kernel_shape[1]
 
 
+def layer_taps(
+    input_shape: tuple[int, int],
+    kernel_shape: tuple[int, int],
+    stride: int = 1,
+    pad: int = 0,
+    mode: str = "cross_correlation",
+) -> list[Tap]:
+    """Every product of the course's ``conv2d_forward`` that reads a pixel of ``x``.
+
+    The layer keeps whole windows of the zero-padded input only; cross-correlation
+    is ``conv_taps`` with origin ``(0, 0)``, convolution with origin
+    ``(KH - 1, KW - 1)``. Products with a padding zero are left out.
+
+    Parameters
+    ----------
+    input_shape : (H, W)
+        Shape of the single-channel input ``x``, before padding.
+    kernel_shape : (KH, KW)
+    stride : int
+    pad : int
+        Rows/columns of zeros on every side.
+    mode : {"cross_correlation", "convolution"}
+
+    Returns
+    -------
+    taps : list of Tap
+        ``(p, q)`` in the coordinates of ``x`` (``0 <= p < H``), ``(a, b)`` the
+        entry of the kernel as passed to the layer (before any rotation).
+
+    Examples
+    --------
+    >>> sorted((t.i, t.a, t.p) for t in layer_taps((3, 1), (2, 1), stride=2, pad=1) if t.j == 0)
+    [(0, 1, 0), (1, 0, 1), (1, 1, 2)]
+    """
+    if pad < 0:
+        raise ValueError(f"pad must be at least 0, got {pad}")
+    (h, w), (kh, kw) = input_shape, kernel_shape
+    origin = (kh - 1, kw - 1) if mode == "convolution" else (0, 0)
+    taps = conv_taps((h + 2 * pad, w + 2 * pad), kernel_shape, stride, origin, mode)
+    whole = whole_windows(taps, kernel_shape)
+    return [
+        Tap(t.i, t.j, t.a, t.b, t.p - pad, t.q - pad)
+        for t in taps
+        if whole[t.i, t.j] and pad <= t.p < h + pad and pad <= t.q < w + pad
+    ]
+
+
 def draw_matrix(
     ax: Axes,
     labels: np.ndarray,
@@ -227,17 +275,17 @@ def draw_backward_pattern(
     """Draw which upstream gradients meet which inputs or kernel entries.
 
     Three panels: the kernel ``w`` (its origin outlined), the upstream
-    gradient ``dout = dE/dout`` (entries numbered 1, 2, ... in row-major
+    gradient ``dout = dL/dout`` (entries numbered 1, 2, ... in row-major
     order; partial windows hatched) and the input ``x``.
 
     * ``view="dw"``: ``step`` picks a kernel entry ``(a, b)``. The input
       panel shows, at every input position that meets it, the number of the
       upstream entry it is multiplied with, as in the article's demo for
-      ``dE/dw``: ``dE/dw[a, b]`` is the sum of those products.
+      ``dL/dw``: ``dL/dw[a, b]`` is the sum of those products.
     * ``view="dx"``: ``step`` picks an input position ``(p, q)``. The
       upstream panel shows, at every output position whose window covers it,
       the kernel value it goes through, as in the article's demo for
-      ``dE/dx``: ``dE/dx[p, q]`` is the sum of upstream times kernel value.
+      ``dL/dx``: ``dL/dx[p, q]`` is the sum of upstream times kernel value.
 
     Parameters
     ----------
@@ -247,8 +295,8 @@ def draw_backward_pattern(
         Array indices of the kernel's origin.
     view : {"dw", "dx"}
     step : int
-        Index of the kernel entry (``dw``) or input position (``dx``) in
-        row-major order; taken modulo their number, so a slider may overrun.
+        Index of the kernel entry (``dw``, ``0 <= step < KH * KW``) or input
+        position (``dx``, ``0 <= step < H * W``) in row-major order.
     input_shape : (H, W)
         Default ``(4, 4)``, the article's demo input.
     kernel : ndarray, shape (KH, KW), optional
@@ -271,8 +319,11 @@ def draw_backward_pattern(
     upstream_labels = number.astype(object)
     input_labels = np.full(input_shape, "", dtype=object)
 
+    count = {"dw": kh * kw, "dx": input_shape[0] * input_shape[1]}.get(view)
+    if count is not None and not 0 <= step < count:
+        raise ValueError(f"view {view!r} has {count} steps (0 to {count - 1}), got step {step}")
     if view == "dw":
-        a, b = divmod(step % (kh * kw), kw)
+        a, b = divmod(step, kw)
         kernel_colors[a, b] = SELECTED
         used = [t for t in taps if (t.a, t.b) == (a, b)]
         for t in used:
@@ -281,11 +332,11 @@ def draw_backward_pattern(
             input_labels[t.p, t.q] = number[t.i, t.j]
         off = (a - origin[0], b - origin[1])
         headline = (
-            f"dE/dw[{a},{b}] (offset {off}) = sum of {len(used)} products dout × input\n"
+            f"dL/dw[{a},{b}] (offset {off}) = sum of {len(used)} products dout × input\n"
             "each coloured input shows the number of the dout entry it is multiplied with"
         )
     elif view == "dx":
-        p, q = divmod(step % (input_shape[0] * input_shape[1]), input_shape[1])
+        p, q = divmod(step, input_shape[1])
         input_colors[p, q] = SELECTED
         input_labels[p, q] = f"x[{p},{q}]"
         used = [t for t in taps if (t.p, t.q) == (p, q)]
@@ -294,7 +345,7 @@ def draw_backward_pattern(
             upstream_labels[t.i, t.j] = f"{number[t.i, t.j]}\n× w={kernel[t.a, t.b]:g}"
             kernel_colors[t.a, t.b] = HIGHLIGHT
         headline = (
-            f"dE/dx[{p},{q}] = sum of {len(used)} products dout × kernel\n"
+            f"dL/dx[{p},{q}] = sum of {len(used)} products dout × kernel\n"
             "each coloured dout entry shows the kernel value it is multiplied with"
         )
     else:

@@ -12,6 +12,7 @@ from course.conv_diagrams import (  # noqa: E402
     conv_taps,
     draw_backward_pattern,
     kernel_offsets,
+    layer_taps,
     output_shape,
     whole_windows,
 )
@@ -85,7 +86,7 @@ def test_every_tap_lands_inside_the_image():
 @pytest.mark.parametrize("view", ["dw", "dx"])
 @pytest.mark.parametrize("mode", ["cross_correlation", "convolution"])
 def test_drawing_runs_for_every_view_and_mode(view, mode):
-    fig = draw_backward_pattern(mode=mode, stride=2, origin=(1, 0), view=view, step=7)
+    fig = draw_backward_pattern(mode=mode, stride=2, origin=(1, 0), view=view, step=3)
     assert len(fig.axes) == 3
     plt.close(fig)
 
@@ -93,7 +94,7 @@ def test_drawing_runs_for_every_view_and_mode(view, mode):
 @pytest.mark.parametrize("view", ["dw", "dx"])
 def test_drawing_uses_the_notebooks_names(view):
     """06 calls the input x and the upstream gradient dout; the drawing must not say y or dE/dy."""
-    fig = draw_backward_pattern(view=view, step=5)
+    fig = draw_backward_pattern(view=view, step=3)
     texts = [fig.get_suptitle()] + [
         t.get_text() for ax in fig.axes for t in [ax.title, *ax.texts]
     ]
@@ -110,3 +111,23 @@ def test_bad_arguments_are_refused():
         conv_taps((4, 4), (2, 2), 0)
     with pytest.raises(ValueError):
         draw_backward_pattern(view="both")
+    with pytest.raises(ValueError, match="has 4 steps"):
+        draw_backward_pattern(view="dw", step=4)
+    with pytest.raises(ValueError, match="has 16 steps"):
+        draw_backward_pattern(view="dx", step=16)
+
+
+@pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (3, 0), (3, 2), (2, 3)])
+@pytest.mark.parametrize("mode", ["cross_correlation", "convolution"])
+def test_layer_taps_are_the_products_of_the_padded_strided_layer(stride, pad, mode):
+    rng = np.random.default_rng(stride + 10 * pad)
+    x, w = rng.standard_normal((7, 5)), rng.standard_normal((3, 2))
+    used = w[::-1, ::-1] if mode == "convolution" else w
+    expected = _valid_correlation(np.pad(x, pad), used, stride)
+    out = np.zeros_like(expected)
+    for t in layer_taps(x.shape, w.shape, stride, pad, mode):
+        out[t.i, t.j] += w[t.a, t.b] * x[t.p, t.q]
+    np.testing.assert_allclose(out, expected)
+    taps = layer_taps(x.shape, w.shape, stride, pad, mode)
+    assert all(0 <= t.p < 7 and 0 <= t.q < 5 for t in taps)
+    assert len(set(taps)) == len(taps)

@@ -347,11 +347,225 @@ def conv2d_backward(dout, cache):
     },
 }
 
+
+# The derivation exercises: plausible wrong derivations, and equivalent right ones.
+def _entry(body):
+    return f"""
+def convolution_entry(a, b, KH, KW):
+    return {body}
+"""
+
+
+def _size(body):
+    return f"""
+def output_size(H, K, stride, pad):
+    return {body}
+"""
+
+
+_PIXELS = """
+def pixels_read(i, j, H, W, KH, KW, stride, pad):
+    top, left = {top_left}
+    rows = {rows}
+    cols = range(max(left, 0), min(left + KW, W))
+    return {{(p, q) for p in rows for q in cols}}
+"""
+
+
+def _pixels(top_left="i * stride - pad, j * stride - pad", rows="range(max(top, 0), min(top + KH, H))"):
+    return _PIXELS.format(top_left=top_left, rows=rows)
+
+
+_DB = """
+import numpy as np
+
+
+def dL_db(dout):
+    return {body}
+"""
+
+_DW_TERMS = """
+def dw_terms(a, b, H, W, KH, KW, stride, pad, mode):
+    if mode == {flip_mode}:
+        a, b = KH - 1 - a, KW - 1 - b
+    terms = set()
+    for i in range(output_size(H, KH, stride, pad)):
+        for j in range(output_size(W, KW, stride, pad)):
+            p, q = {pixel}
+            if {inside}:
+                terms.add((i, j, p, q))
+    return terms
+"""
+
+
+def _dw_terms(flip_mode='"convolution"', pixel="i * stride + a - pad, j * stride + b - pad",
+              inside="0 <= p < H and 0 <= q < W"):
+    return _DW_TERMS.format(flip_mode=flip_mode, pixel=pixel, inside=inside)
+
+
+_DX_TERMS = """
+def dx_terms(p, q, H, W, KH, KW, stride, pad, mode):
+    terms = set()
+    for i in range({rows}):
+        for j in range({cols}):
+            a, b = {entry}
+            if 0 <= a < KH and 0 <= b < KW:
+                if mode == {flip_mode}:
+                    a, b = {flipped}
+                terms.add((i, j, a, b))
+    return terms
+"""
+
+
+def _dx_terms(rows="output_size(H, KH, stride, pad)", cols="output_size(W, KW, stride, pad)",
+              entry="p + pad - i * stride, q + pad - j * stride", flip_mode='"convolution"',
+              flipped="KH - 1 - a, KW - 1 - b"):
+    return _DX_TERMS.format(rows=rows, cols=cols, entry=entry, flip_mode=flip_mode, flipped=flipped)
+
+
+DERIVATION_MUTANTS = {
+    "convolution_entry": {
+        "no_flip": _entry("(a, b)"),
+        "transpose_instead_of_rotation": _entry("(b, a)"),
+        "rows_flipped_only": _entry("(KH - 1 - a, b)"),
+        "flip_off_by_one": _entry("(KH - a, KW - b)"),
+        "kernel_sizes_swapped": _entry("(KW - 1 - a, KH - 1 - b)"),
+    },
+    "output_size": {
+        "rounds_up": _size("-(-(H + 2 * pad - K) // stride) + 1"),
+        "counts_gaps_not_windows": _size("(H + 2 * pad - K) // stride"),
+        "padding_on_one_side": _size("(H + pad - K) // stride + 1"),
+        "stride_divides_the_input": _size("(H + 2 * pad) // stride - K + 1"),
+        "plus_one_inside_the_division": _size("(H + 2 * pad - K + 1) // stride"),
+    },
+    "pixels_read": {
+        "stride_ignored": _pixels(top_left="i - pad, j * stride - pad"),
+        "padding_not_subtracted": _pixels(top_left="i * stride, j * stride"),
+        "padding_pixels_kept": _pixels(rows="range(top, top + KH)"),
+        "window_one_row_too_tall": _pixels(rows="range(max(top, 0), min(top + KH + 1, H))"),
+        "kernel_sizes_swapped": _pixels(rows="range(max(top, 0), min(top + KW, H))"),
+    },
+    "dL_db": {
+        "mean_over_the_batch": _DB.format(body="dout.sum(axis=(0, 2, 3)) / dout.shape[0]"),
+        "positions_only": _DB.format(body="dout.sum(axis=(2, 3))"),
+        "batch_only": _DB.format(body="dout.sum(axis=0)"),
+        "everything_summed": _DB.format(body="dout.sum()"),
+        "mean_over_everything": _DB.format(body="dout.mean(axis=(0, 2, 3))"),
+    },
+    "dw_terms": {
+        # the Habr article's cross-correlation formula y_(is+a)(j+b): no stride on the columns
+        "no_stride_on_columns": _dw_terms(pixel="i * stride + a - pad, j + b - pad"),
+        "not_rotated_back": _dw_terms(flip_mode='"never"'),
+        "rotated_in_the_wrong_mode": _dw_terms(flip_mode='"cross_correlation"'),
+        "padding_not_subtracted": _dw_terms(pixel="i * stride + a, j * stride + b"),
+        "padding_products_kept": _dw_terms(inside="True"),
+    },
+    "dx_terms": {
+        # the sum of the second edition: no bound i < H' (H=7, K=3, s=3: row 6 and i=2)
+        "outputs_not_bounded": _dx_terms(rows="H + 2 * pad", cols="W + 2 * pad"),
+        "no_flip_in_convolution_mode": _dx_terms(flip_mode='"never"'),
+        "padding_not_added": _dx_terms(entry="p - i * stride, q - j * stride"),
+        "stride_ignored": _dx_terms(entry="p + pad - i, q + pad - j"),
+        "transposed_instead_of_rotated": _dx_terms(flipped="b, a"),
+    },
+}
+MUTANTS.update(DERIVATION_MUTANTS)
+
+CORRECT_VARIANTS.update({
+    "convolution_entry": {
+        "negative_index_modulo": _entry("((-1 - a) % KH, (-1 - b) % KW)"),
+        "flat_index_reversed": _entry("divmod(KH * KW - 1 - (a * KW + b), KW)"),
+    },
+    "output_size": {
+        "count_the_window_starts": _size("len(range(0, H + 2 * pad - K + 1, stride))"),
+        "ceiling_of_one_more": _size("(H + 2 * pad - K + stride) // stride"),
+    },
+    "pixels_read": {
+        "filter_the_whole_window": """
+def pixels_read(i, j, H, W, KH, KW, stride, pad):
+    window = [(i * stride + a - pad, j * stride + b - pad) for a in range(KH) for b in range(KW)]
+    return [(p, q) for p, q in window if 0 <= p < H and 0 <= q < W]
+""",
+        "numpy_index_grid": """
+import numpy as np
+
+
+def pixels_read(i, j, H, W, KH, KW, stride, pad):
+    rows = np.arange(KH) + i * stride - pad
+    cols = np.arange(KW) + j * stride - pad
+    rows, cols = rows[(rows >= 0) & (rows < H)], cols[(cols >= 0) & (cols < W)]
+    return {(int(p), int(q)) for p in rows for q in cols}
+""",
+    },
+    "dL_db": {
+        "einsum": _DB.format(body='np.einsum("nfij->f", dout)'),
+        "one_axis_at_a_time": _DB.format(body="dout.sum(axis=3).sum(axis=2).sum(axis=0)"),
+    },
+    "dw_terms": {
+        "kernel_used_as_a_lookup": """
+def dw_terms(a, b, H, W, KH, KW, stride, pad, mode):
+    used = (KH - 1 - a, KW - 1 - b) if mode == "convolution" else (a, b)
+    n_rows = (H + 2 * pad - KH) // stride + 1
+    n_cols = (W + 2 * pad - KW) // stride + 1
+    found = []
+    for i in range(n_rows):
+        for j in range(n_cols):
+            p, q = i * stride + used[0] - pad, j * stride + used[1] - pad
+            if p in range(H) and q in range(W):
+                found.append((i, j, p, q))
+    return found
+""",
+        "search_every_pixel": """
+def dw_terms(a, b, H, W, KH, KW, stride, pad, mode):
+    if mode == "convolution":
+        a, b = KH - 1 - a, KW - 1 - b
+    terms = set()
+    for p in range(H):
+        for q in range(W):
+            i, rest_i = divmod(p + pad - a, stride)
+            j, rest_j = divmod(q + pad - b, stride)
+            if rest_i == rest_j == 0 and 0 <= i < output_size(H, KH, stride, pad) and 0 <= j < output_size(
+                    W, KW, stride, pad):
+                terms.add((i, j, p, q))
+    return terms
+""",
+    },
+    "dx_terms": {
+        "only_the_outputs_that_can_reach": """
+def dx_terms(p, q, H, W, KH, KW, stride, pad, mode):
+    rows = [i for i in range(output_size(H, KH, stride, pad)) if 0 <= p + pad - i * stride < KH]
+    cols = [j for j in range(output_size(W, KW, stride, pad)) if 0 <= q + pad - j * stride < KW]
+    terms = []
+    for i in rows:
+        for j in cols:
+            a, b = p + pad - i * stride, q + pad - j * stride
+            terms.append((i, j, KH - 1 - a, KW - 1 - b) if mode == "convolution" else (i, j, a, b))
+    return terms
+""",
+        "invert_the_forward_taps": """
+def dx_terms(p, q, H, W, KH, KW, stride, pad, mode):
+    terms = set()
+    for i in range((H + 2 * pad - KH) // stride + 1):
+        for j in range((W + 2 * pad - KW) // stride + 1):
+            for a in range(KH):
+                for b in range(KW):
+                    if (i * stride + a - pad, j * stride + b - pad) == (p, q):
+                        used = (KH - 1 - a, KW - 1 - b) if mode == "convolution" else (a, b)
+                        terms.add((i, j) + used)
+    return terms
+""",
+    },
+})
+
 # The answer is exactly the right one times a factor: the first message must name it.
 EXACT_RELATIONS = {
     "conv2d_backward": {
         "db_averaged_over_batch": "scale",
         "db_averaged_over_everything": "scale",
         "dw_averaged_over_batch": "scale",
+    },
+    "dL_db": {
+        "mean_over_the_batch": "scale",
+        "mean_over_everything": "scale",
     },
 }
