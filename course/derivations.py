@@ -85,11 +85,13 @@ def check_formula(
     actual = []
     for index, point in enumerate(points):
         value = checked_call(formula, **dict(point), name=name)
-        if not _is_number_or_array(value):
+        numbers = _as_numbers(value)
+        if numbers is None:
+            what = "None (did you forget `return`?)" if value is None else f"a {type(value).__name__}"
             raise AssertionError(_with_hint(
-                f"{name} returned {type(value).__name__} at point {index + 1}; return a number or a numpy "
-                "array (did you forget `return`?).", hint))
-        actual.append(np.asarray(value, dtype=float))
+                f"{name} returned {what} at point {index + 1}; return a number or an array of numbers.",
+                hint))
+        actual.append(numbers)
     expected = [np.asarray(reference(**dict(p)) if callable(reference) else reference[i], dtype=float)
                 for i, p in enumerate(points)]
     for index, (a, e) in enumerate(zip(actual, expected)):
@@ -103,12 +105,15 @@ def check_formula(
         raise AssertionError(_with_hint(message + ("" if problem.endswith("?") else "."), hint))
 
 
-def _is_number_or_array(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (Real, np.number)):
-        return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "iuf"
+def _as_numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a float array when it is a number, or an array (or tuple, list) of numbers or bools."""
+    if value is None or isinstance(value, (str, bytes, dict)):
+        return None
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged sequences
+        return None
+    return array.astype(float) if array.dtype.kind in "biuf" else None
 
 
 def _as_index(item: Any) -> tuple[int, ...] | None:

@@ -35,7 +35,7 @@ def test_a_missing_batch_factor_is_named_and_the_right_value_is_not_printed():
 
 
 def test_a_formula_that_returns_nothing_is_told_to_return():
-    with pytest.raises(AssertionError, match="returned NoneType at point 1; .*forget `return`"):
+    with pytest.raises(AssertionError, match=r"returned None \(did you forget `return`\?\) at point 1"):
         check_formula(lambda y, t: None, lambda y, t: y - t, POINTS, name="dL/dy")
 
 
@@ -115,3 +115,11 @@ def test_a_formula_wrong_only_in_a_named_region_says_so():
     with pytest.raises(AssertionError, match="where two entries tie"):
         check_formula(every_max, first_max, points, name="the routed gradient",
                       regions={"where two entries tie": ties})
+
+
+def test_a_formula_may_return_bools_tuples_or_lists_of_numbers():
+    points = [{"x": np.array([-1.0, 0.0, 2.0])}, {"x": np.array([3.0, -0.5, 0.0])}]
+    check_formula(lambda x: x > 0, lambda x: (x > 0).astype(float), points, name="relu'")
+    check_formula(lambda x: (x[0], x[1]), lambda x: x[:2], points, name="a pair")
+    with pytest.raises(AssertionError, match="returned a str at point 1"):
+        check_formula(lambda x: "x > 0", lambda x: x, points, name="relu'")

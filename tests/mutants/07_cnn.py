@@ -171,7 +171,8 @@ RELU_POOL_MUTANTS = {
         "a, b = np.unravel_index(3 - np.argmax(window.ravel()[::-1]), window.shape)")),
     "relu_forgotten": _mutate("derive_simplecnn", ("    if window[a, b] > 0:\n        dz[a, b] = dpooled",
                                                    "    dz[a, b] = dpooled")),
-    "relu_derivative_one_at_zero": _mutate("derive_simplecnn", ("if window[a, b] > 0:", "if window[a, b] >= 0:")),
+    "relu_derivative_one_at_zero": _mutate("derive_simplecnn", (
+        "if window[a, b] > 0:", "if window[a, b] >= 0:")),
     "max_of_absolute_values": _mutate("derive_simplecnn", (
         "np.argmax(window)", "np.argmax(np.abs(window))")),
 }
