@@ -459,99 +459,88 @@ class Value(Value):
 # ----------------------------------------------------------------------------- derivation exercises
 
 
-def _derived(name, args, body):
-    """A derivation answer: ``def name(args): return body``."""
-    return f"\ndef {name}({args}):\n    return {body}\n"
+# The parameters of each derivation answer, as the notebook's stub declares them.
+_PARAMETERS = {
+    "mul_local_gradients": "x, y",
+    "add_local_gradients": "x, y",
+    "price_gradients": "apple, apple_num, orange, orange_num, tax",
+    "dout_dh": "a, b, c",
+    "dout_da": "a, b, c",
+    "pow_local_gradient": "a, n",
+    "tanh_local_gradient": "y",
+}
 
 
-def _mul_local(body):
-    return _derived("mul_local_gradients", "x, y", body)
-
-
-def _add_local(body):
-    return _derived("add_local_gradients", "x, y", body)
-
-
-def _price(body):
-    return _derived("price_gradients", "apple, apple_num, orange, orange_num, tax", body)
-
-
-def _dh(body):
-    return _derived("dout_dh", "a, b, c", body)
-
-
-def _da(body):
-    return _derived("dout_da", "a, b, c", body)
-
-
-def _pow(body):
-    return _derived("pow_local_gradient", "a, n", body)
-
-
-def _tanh(body):
-    return _derived("tanh_local_gradient", "y", body)
+def _derived(name, body):
+    """A derivation answer: ``def name(parameters): return body``."""
+    return f"\ndef {name}({_PARAMETERS[name]}):\n    return {body}\n"
 
 
 _TOTAL = "apple * apple_num + orange * orange_num"
 
 DERIVATION_MUTANTS = {
     "mul_local_gradients": {
-        "own_input_instead_of_other": _mul_local("np.array([x, y])"),
-        "the_output_for_both": _mul_local("np.array([x * y, x * y])"),
-        "addition_rule_by_mistake": _mul_local("np.array([1.0, 1.0])"),
-        "same_slope_for_both": _mul_local("np.array([y, y])"),
+        "own_input_instead_of_other": _derived("mul_local_gradients", "np.array([x, y])"),
+        "the_output_for_both": _derived("mul_local_gradients", "np.array([x * y, x * y])"),
+        "addition_rule_by_mistake": _derived("mul_local_gradients", "np.array([1.0, 1.0])"),
+        "same_slope_for_both": _derived("mul_local_gradients", "np.array([y, y])"),
     },
     "add_local_gradients": {
-        "multiplication_rule_by_mistake": _add_local("np.array([y, x])"),
-        "split_in_half": _add_local("np.array([0.5, 0.5])"),
-        "subtraction_sign": _add_local("np.array([1.0, -1.0])"),
-        "second_input_gets_nothing": _add_local("np.array([1.0, 0.0])"),
+        "multiplication_rule_by_mistake": _derived("add_local_gradients", "np.array([y, x])"),
+        "split_in_half": _derived("add_local_gradients", "np.array([0.5, 0.5])"),
+        "subtraction_sign": _derived("add_local_gradients", "np.array([1.0, -1.0])"),
+        "second_input_gets_nothing": _derived("add_local_gradients", "np.array([1.0, 0.0])"),
     },
     "price_gradients": {
-        "skips_the_tax_node": _price(f"np.array([apple_num, apple, orange_num, orange, {_TOTAL}])"),
-        "own_input_instead_of_other": _price(
+        "skips_the_tax_node": _derived(
+            "price_gradients", f"np.array([apple_num, apple, orange_num, orange, {_TOTAL}])"),
+        "own_input_instead_of_other": _derived(
+            "price_gradients",
             f"np.array([apple * tax, apple_num * tax, orange * tax, orange_num * tax, {_TOTAL}])"),
-        "tax_gradient_is_the_price": _price(
+        "tax_gradient_is_the_price": _derived(
+            "price_gradients",
             f"np.array([apple_num * tax, apple * tax, orange_num * tax, orange * tax, ({_TOTAL}) * tax])"),
-        "addition_splits_in_half": _price(
+        "addition_splits_in_half": _derived(
+            "price_gradients",
             "np.array([apple_num * tax / 2, apple * tax / 2, orange_num * tax / 2, orange * tax / 2, "
             f"{_TOTAL}])"),
     },
     "dout_dh": {
-        "only_the_multiplication_path": _dh("c"),
-        "only_the_addition_path": _dh("1.0"),
-        "averages_the_paths": _dh("(c + 1.0) / 2"),
+        "only_the_multiplication_path": _derived("dout_dh", "c"),
+        "only_the_addition_path": _derived("dout_dh", "1.0"),
+        "averages_the_paths": _derived("dout_dh", "(c + 1.0) / 2"),
     },
     "dout_da": {
-        "only_the_multiplication_path": _da("b * c"),
-        "only_the_addition_path": _da("b"),
-        "own_input_instead_of_other": _da("a * (c + 1.0)"),
-        "stops_at_h": _da("c + 1.0"),
+        "only_the_multiplication_path": _derived("dout_da", "b * c"),
+        "only_the_addition_path": _derived("dout_da", "b"),
+        "own_input_instead_of_other": _derived("dout_da", "a * (c + 1.0)"),
+        "stops_at_h": _derived("dout_da", "c + 1.0"),
     },
     "pow_local_gradient": {
-        "forgets_the_factor_n": _pow("a ** (n - 1)"),
-        "keeps_the_exponent": _pow("n * a ** n"),
-        "second_derivative": _pow("n * (n - 1) * a ** (n - 2)"),
+        "forgets_the_factor_n": _derived("pow_local_gradient", "a ** (n - 1)"),
+        "keeps_the_exponent": _derived("pow_local_gradient", "n * a ** n"),
+        "second_derivative": _derived("pow_local_gradient", "n * (n - 1) * a ** (n - 2)"),
     },
     "tanh_local_gradient": {
-        "forgets_the_square": _tanh("1.0 - y"),
-        "sigmoid_form_by_mistake": _tanh("y * (1.0 - y)"),
-        "square_outside": _tanh("(1.0 - y) ** 2"),
-        "treats_y_as_the_input": _tanh("1.0 - math.tanh(y) ** 2"),
+        "forgets_the_square": _derived("tanh_local_gradient", "1.0 - y"),
+        "sigmoid_form_by_mistake": _derived("tanh_local_gradient", "y * (1.0 - y)"),
+        "square_outside": _derived("tanh_local_gradient", "(1.0 - y) ** 2"),
+        "treats_y_as_the_input": _derived("tanh_local_gradient", "1.0 - math.tanh(y) ** 2"),
     },
 }
 
 DERIVATION_VARIANTS = {
     "mul_local_gradients": {
-        "floats_in_a_list": _mul_local("np.array([float(y), float(x)])"),
-        "flipped_inputs": _mul_local("np.flip(np.array([x, y]))"),
+        "floats_in_a_list": _derived("mul_local_gradients", "np.array([float(y), float(x)])"),
+        "flipped_inputs": _derived("mul_local_gradients", "np.flip(np.array([x, y]))"),
     },
     "add_local_gradients": {
-        "ones": _add_local("np.ones(2)"),
-        "integers": _add_local("np.array([1, 1])"),
+        "ones": _derived("add_local_gradients", "np.ones(2)"),
+        "integers": _derived("add_local_gradients", "np.array([1, 1])"),
     },
     "price_gradients": {
-        "tax_factored_out": _price(
+        "tax_factored_out": _derived(
+            "price_gradients",
             f"np.append(tax * np.array([apple_num, apple, orange_num, orange]), {_TOTAL})"),
         "through_the_layers": '''
 def price_gradients(apple, apple_num, orange, orange_num, tax):
@@ -564,20 +553,20 @@ def price_gradients(apple, apple_num, orange, orange_num, tax):
 ''',
     },
     "dout_dh": {
-        "one_plus_c": _dh("1 + c"),
-        "sum_of_the_two_uses": _dh("1.0 * c + 1.0 * 1.0"),
+        "one_plus_c": _derived("dout_dh", "1 + c"),
+        "sum_of_the_two_uses": _derived("dout_dh", "1.0 * c + 1.0 * 1.0"),
     },
     "dout_da": {
-        "expanded": _da("b * c + b"),
-        "factor_first": _da("(1 + c) * b"),
+        "expanded": _derived("dout_da", "b * c + b"),
+        "factor_first": _derived("dout_da", "(1 + c) * b"),
     },
     "pow_local_gradient": {
-        "divided_by_a": _pow("n * a ** n / a"),
-        "math_pow": _pow("n * math.pow(a, n - 1)"),
+        "divided_by_a": _derived("pow_local_gradient", "n * a ** n / a"),
+        "math_pow": _derived("pow_local_gradient", "n * math.pow(a, n - 1)"),
     },
     "tanh_local_gradient": {
-        "factored": _tanh("(1 - y) * (1 + y)"),
-        "y_times_y": _tanh("1 - y * y"),
+        "factored": _derived("tanh_local_gradient", "(1 - y) * (1 + y)"),
+        "y_times_y": _derived("tanh_local_gradient", "1 - y * y"),
     },
 }
 
