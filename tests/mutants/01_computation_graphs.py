@@ -311,6 +311,8 @@ EXACT_RELATIONS = {
     # numbers differ by some factor, so naming 1.1 there would be no diagnosis.
     "fruit_price": {"backward_skips_the_tax_node": "scale"},
     "Value": {"rsub_in_wrong_order": "sign"},  # a - 1 instead of 1 - a
+    # (c + 1) / 2 at three points with distinct right values
+    "dout_dh": {"averages_the_paths": "scale"},
 }
 
 CORRECT_VARIANTS = {
@@ -452,3 +454,121 @@ class Value(Value):
 ''',
     },
 }
+
+
+# ----------------------------------------------------------------------------- derivation exercises
+
+
+# The parameters of each derivation answer, as the notebook's stub declares them.
+_PARAMETERS = {
+    "mul_local_gradients": "x, y",
+    "add_local_gradients": "x, y",
+    "price_gradients": "apple, apple_num, orange, orange_num, tax",
+    "dout_dh": "a, b, c",
+    "dout_da": "a, b, c",
+    "pow_local_gradient": "a, n",
+    "tanh_local_gradient": "y",
+}
+
+
+def _derived(name, body):
+    """A derivation answer: ``def name(parameters): return body``."""
+    return f"\ndef {name}({_PARAMETERS[name]}):\n    return {body}\n"
+
+
+_TOTAL = "apple * apple_num + orange * orange_num"
+
+DERIVATION_MUTANTS = {
+    "mul_local_gradients": {
+        "own_input_instead_of_other": _derived("mul_local_gradients", "np.array([x, y])"),
+        "the_output_for_both": _derived("mul_local_gradients", "np.array([x * y, x * y])"),
+        "addition_rule_by_mistake": _derived("mul_local_gradients", "np.array([1.0, 1.0])"),
+        "same_slope_for_both": _derived("mul_local_gradients", "np.array([y, y])"),
+    },
+    "add_local_gradients": {
+        "multiplication_rule_by_mistake": _derived("add_local_gradients", "np.array([y, x])"),
+        "split_in_half": _derived("add_local_gradients", "np.array([0.5, 0.5])"),
+        "subtraction_sign": _derived("add_local_gradients", "np.array([1.0, -1.0])"),
+        "second_input_gets_nothing": _derived("add_local_gradients", "np.array([1.0, 0.0])"),
+    },
+    "price_gradients": {
+        "skips_the_tax_node": _derived(
+            "price_gradients", f"np.array([apple_num, apple, orange_num, orange, {_TOTAL}])"),
+        "own_input_instead_of_other": _derived(
+            "price_gradients",
+            f"np.array([apple * tax, apple_num * tax, orange * tax, orange_num * tax, {_TOTAL}])"),
+        "tax_gradient_is_the_price": _derived(
+            "price_gradients",
+            f"np.array([apple_num * tax, apple * tax, orange_num * tax, orange * tax, ({_TOTAL}) * tax])"),
+        "addition_splits_in_half": _derived(
+            "price_gradients",
+            "np.array([apple_num * tax / 2, apple * tax / 2, orange_num * tax / 2, orange * tax / 2, "
+            f"{_TOTAL}])"),
+    },
+    "dout_dh": {
+        "only_the_multiplication_path": _derived("dout_dh", "c"),
+        "only_the_addition_path": _derived("dout_dh", "1.0"),
+        "averages_the_paths": _derived("dout_dh", "(c + 1.0) / 2"),
+    },
+    "dout_da": {
+        "only_the_multiplication_path": _derived("dout_da", "b * c"),
+        "only_the_addition_path": _derived("dout_da", "b"),
+        "own_input_instead_of_other": _derived("dout_da", "a * (c + 1.0)"),
+        "stops_at_h": _derived("dout_da", "c + 1.0"),
+    },
+    "pow_local_gradient": {
+        "forgets_the_factor_n": _derived("pow_local_gradient", "a ** (n - 1)"),
+        "keeps_the_exponent": _derived("pow_local_gradient", "n * a ** n"),
+        "second_derivative": _derived("pow_local_gradient", "n * (n - 1) * a ** (n - 2)"),
+    },
+    "tanh_local_gradient": {
+        "forgets_the_square": _derived("tanh_local_gradient", "1.0 - y"),
+        "sigmoid_form_by_mistake": _derived("tanh_local_gradient", "y * (1.0 - y)"),
+        "square_outside": _derived("tanh_local_gradient", "(1.0 - y) ** 2"),
+        "treats_y_as_the_input": _derived("tanh_local_gradient", "1.0 - math.tanh(y) ** 2"),
+    },
+}
+
+DERIVATION_VARIANTS = {
+    "mul_local_gradients": {
+        "floats_in_a_list": _derived("mul_local_gradients", "np.array([float(y), float(x)])"),
+        "flipped_inputs": _derived("mul_local_gradients", "np.flip(np.array([x, y]))"),
+    },
+    "add_local_gradients": {
+        "ones": _derived("add_local_gradients", "np.ones(2)"),
+        "integers": _derived("add_local_gradients", "np.array([1, 1])"),
+    },
+    "price_gradients": {
+        "tax_factored_out": _derived(
+            "price_gradients",
+            f"np.append(tax * np.array([apple_num, apple, orange_num, orange]), {_TOTAL})"),
+        "through_the_layers": '''
+def price_gradients(apple, apple_num, orange, orange_num, tax):
+    apple_node, orange_node, add_node, tax_node = MulLayer(), MulLayer(), AddLayer(), MulLayer()
+    total = add_node.forward(apple_node.forward(apple, apple_num), orange_node.forward(orange, orange_num))
+    tax_node.forward(total, tax)
+    dtotal, dtax = tax_node.backward(1.0)
+    dapple_price, dorange_price = add_node.backward(dtotal)
+    return np.array([*apple_node.backward(dapple_price), *orange_node.backward(dorange_price), dtax])
+''',
+    },
+    "dout_dh": {
+        "one_plus_c": _derived("dout_dh", "1 + c"),
+        "sum_of_the_two_uses": _derived("dout_dh", "1.0 * c + 1.0 * 1.0"),
+    },
+    "dout_da": {
+        "expanded": _derived("dout_da", "b * c + b"),
+        "factor_first": _derived("dout_da", "(1 + c) * b"),
+    },
+    "pow_local_gradient": {
+        "divided_by_a": _derived("pow_local_gradient", "n * a ** n / a"),
+        "math_pow": _derived("pow_local_gradient", "n * math.pow(a, n - 1)"),
+    },
+    "tanh_local_gradient": {
+        "factored": _derived("tanh_local_gradient", "(1 - y) * (1 + y)"),
+        "y_times_y": _derived("tanh_local_gradient", "1 - y * y"),
+    },
+}
+
+MUTANTS.update(DERIVATION_MUTANTS)
+CORRECT_VARIANTS.update(DERIVATION_VARIANTS)

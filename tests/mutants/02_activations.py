@@ -588,3 +588,84 @@ EXACT_RELATIONS = {
         "mean_over_all_elements": "scale",     # loss and dp 1/K times
     },
 }
+
+
+# ----------------------------------------------------------------------------- derivation exercises
+
+
+def _derived(name, args, body):
+    """A derivation answer: ``def name(args): return body``."""
+    return f"\ndef {name}({args}):\n    return {body}\n"
+
+
+DERIVATION_MUTANTS = {
+    "relu_local_gradient": {
+        "slope_one_at_zero": _derived("relu_local_gradient", "x", "(x >= 0).astype(float)"),
+        "half_at_zero": _derived("relu_local_gradient", "x", "np.heaviside(x, 0.5)"),
+        "relu_itself": _derived("relu_local_gradient", "x", "np.maximum(x, 0.0)"),
+        "sign_of_x": _derived("relu_local_gradient", "x", "np.sign(x)"),
+    },
+    "sigmoid_local_gradient": {
+        "drops_the_factor_y": _derived("sigmoid_local_gradient", "y", "1.0 - y"),
+        "sign_flipped": _derived("sigmoid_local_gradient", "y", "y * (y - 1.0)"),
+        "one_plus_y": _derived("sigmoid_local_gradient", "y", "y * (1.0 + y)"),
+        "graph_route_stops_at_y_squared": _derived("sigmoid_local_gradient", "y", "y ** 2"),
+    },
+    "tanh_local_gradient": {
+        "forgets_the_square": _derived("tanh_local_gradient", "y", "1.0 - y"),
+        "square_outside": _derived("tanh_local_gradient", "y", "(1.0 - y) ** 2"),
+        "copied_from_sigmoid": _derived("tanh_local_gradient", "y", "y * (1.0 - y)"),
+        "sign_flipped": _derived("tanh_local_gradient", "y", "y ** 2 - 1.0"),
+    },
+    "mse_gradient": {
+        "misses_one_over_n": _derived("mse_gradient", "y, t", "y - t"),
+        "mean_over_all_entries": _derived("mse_gradient", "y, t", "(y - t) / y.size"),
+        "forgets_that_the_half_cancels": _derived("mse_gradient", "y, t", "2 * (y - t) / len(y)"),
+        "sign_flipped": _derived("mse_gradient", "y, t", "(t - y) / len(y)"),
+    },
+    "cross_entropy_gradient": {
+        "misses_one_over_n": _derived("cross_entropy_gradient", "p, t", "-t / p"),
+        "sign_flipped": _derived("cross_entropy_gradient", "p, t", "t / (len(p) * p)"),
+        "ignores_the_target": _derived("cross_entropy_gradient", "p, t", "-1.0 / (len(p) * p)"),
+        "softmax_gradient_by_mistake": _derived("cross_entropy_gradient", "p, t", "(p - t) / len(p)"),
+    },
+}
+
+DERIVATION_VARIANTS = {
+    "relu_local_gradient": {
+        "heaviside_zero_at_zero": _derived("relu_local_gradient", "x", "np.heaviside(x, 0.0)"),
+        "mask_times_one": _derived("relu_local_gradient", "x", "1.0 * (x > 0)"),
+    },
+    "sigmoid_local_gradient": {
+        "y_minus_y_squared": _derived("sigmoid_local_gradient", "y", "y - y ** 2"),
+        "factors_swapped": _derived("sigmoid_local_gradient", "y", "(1 - y) * y"),
+    },
+    "tanh_local_gradient": {
+        "factored": _derived("tanh_local_gradient", "y", "(1 - y) * (1 + y)"),
+        "y_times_y": _derived("tanh_local_gradient", "y", "1 - y * y"),
+    },
+    "mse_gradient": {
+        "times_one_over_n": _derived("mse_gradient", "y, t", "(y - t) * (1.0 / y.shape[0])"),
+        "divide_by_len": _derived("mse_gradient", "y, t", "(y - t) / len(y)"),
+    },
+    "cross_entropy_gradient": {
+        "divided_twice": _derived("cross_entropy_gradient", "p, t", "-t / p / p.shape[0]"),
+        "only_where_t_is_not_zero": _derived(
+            "cross_entropy_gradient", "p, t", "np.where(t != 0, -t / (len(p) * p), 0.0)"),
+    },
+}
+
+MUTANTS.update(DERIVATION_MUTANTS)
+CORRECT_VARIANTS.update(DERIVATION_VARIANTS)
+EXACT_RELATIONS.update({
+    # several entries with distinct non-zero right values, all in the same relation
+    "sigmoid_local_gradient": {"sign_flipped": "sign"},
+    "tanh_local_gradient": {"sign_flipped": "sign"},
+    "mse_gradient": {
+        "misses_one_over_n": "scale",              # N times
+        "mean_over_all_entries": "scale",          # 1/K times
+        "forgets_that_the_half_cancels": "scale",  # 2 times
+        "sign_flipped": "sign",
+    },
+    "cross_entropy_gradient": {"misses_one_over_n": "scale", "sign_flipped": "sign"},
+})
