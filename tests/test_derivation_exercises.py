@@ -16,6 +16,7 @@ from tests.notebooks import ROOT, assignment_ids, is_solution_cell, read_noteboo
 
 TABLE_HEADING = "### Derive, then implement"
 NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*)`")
+NOTEBOOK = re.compile(r"`(\d\d_\w+)`")
 
 
 def readme_rows() -> dict[str, list[tuple[list[str], list[str]]]]:
@@ -28,10 +29,10 @@ def readme_rows() -> dict[str, list[tuple[list[str], list[str]]]]:
         if line.startswith("#"):
             break
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 3 or set(cells[0]) <= {"-", " "} or cells[0] == "notebook":
+        if len(cells) != 3 or cells[0] == "notebook" or (cells[0] and set(cells[0]) <= set("-: ")):
             continue
         if cells[0]:
-            notebook = NAME.findall(cells[0])[0]
+            notebook = NOTEBOOK.findall(cells[0])[0]
         rows.setdefault(notebook, []).append((NAME.findall(cells[1]), NAME.findall(cells[2])))
     return rows
 
