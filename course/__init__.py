@@ -26,6 +26,8 @@ decision_plots
     Decision boundaries and loss curves of a 2-D classifier (04).
 conv_diagrams
     Which upstream gradients meet which inputs in a strided convolution (06).
+pool_diagrams
+    Max-pooling windows over an input, and where each window routes its gradient (05).
 digits
     ``load_digits``, ``load_digits_split``: the UCI hand-written digits shipped in ``data/`` (07).
 probe

@@ -5,9 +5,102 @@ mutants of ``maxpool_forward`` keep the documented cache
 ``(x, argmax, (ph, pw), stride)`` with ``argmax`` the flat index ``r * W + c``
 of each window's first maximum, so that they pair with the reference
 ``maxpool_backward`` (and the other way round).
+
+The derivation answers (``pooled_size``, ``window_pixels``, ``dx_example``) have their own mutants:
+the wrong derivations a student plausibly makes (the stride forgotten, a ceiling for the floor,
+the last or every tied maximum, one of two overlapping windows kept).
 """
 
 MUTANTS = {
+    "pooled_size": {
+        "ceil_division": '''
+def pooled_size(H, p, s):
+    return -(-(H - p) // s) + 1
+''',
+        "stride_ignored": '''
+def pooled_size(H, p, s):
+    return H // p
+''',
+        "length_over_stride": '''
+def pooled_size(H, p, s):
+    return H // s
+''',
+        "last_window_forgotten": '''
+def pooled_size(H, p, s):
+    return (H - p) // s
+''',
+        "one_pixel_too_many": '''
+def pooled_size(H, p, s):
+    return (H - p + 1) // s + 1
+''',
+        "true_division": '''
+def pooled_size(H, p, s):
+    return (H - p) / s + 1
+''',
+    },
+    "window_pixels": {
+        "stride_ignored": '''
+def window_pixels(i, j, ph, pw, s):
+    return {(i * ph + a, j * pw + b) for a in range(ph) for b in range(pw)}
+''',
+        "height_and_width_swapped": '''
+def window_pixels(i, j, ph, pw, s):
+    return {(i * s + a, j * s + b) for a in range(pw) for b in range(ph)}
+''',
+        "inclusive_end": '''
+def window_pixels(i, j, ph, pw, s):
+    return {(r, c) for r in range(i * s, i * s + ph + 1) for c in range(j * s, j * s + pw + 1)}
+''',
+        "i_and_j_swapped": '''
+def window_pixels(i, j, ph, pw, s):
+    return {(j * s + a, i * s + b) for a in range(ph) for b in range(pw)}
+''',
+        "step_of_one": '''
+def window_pixels(i, j, ph, pw, s):
+    return {(i + a, j + b) for a in range(ph) for b in range(pw)}
+''',
+    },
+    "dx_example": {
+        "one_window_kept_at_the_shared_winner": '''
+def dx_example(dout):
+    dx = np.zeros((3, 3))
+    dx[0, 1] = dout[0, 1]
+    dx[2, 1] = dout[1, 0]
+    dx[1, 2] = dout[1, 1]
+    return dx
+''',
+        "last_tied_maximum": '''
+def dx_example(dout):
+    dx = np.zeros((3, 3))
+    dx[0, 1] = dout[0, 0] + dout[0, 1]
+    dx[2, 1] = dout[1, 0] + dout[1, 1]
+    return dx
+''',
+        "every_tied_maximum": '''
+def dx_example(dout):
+    dx = np.zeros((3, 3))
+    dx[0, 1] = dout[0, 0] + dout[0, 1]
+    dx[2, 1] = dout[1, 0] + dout[1, 1]
+    dx[1, 2] = dout[1, 1]
+    return dx
+''',
+        "split_among_ties": '''
+def dx_example(dout):
+    dx = np.zeros((3, 3))
+    dx[0, 1] = dout[0, 0] + dout[0, 1]
+    dx[2, 1] = dout[1, 0] + dout[1, 1] / 2
+    dx[1, 2] = dout[1, 1] / 2
+    return dx
+''',
+        "dout_read_transposed": '''
+def dx_example(dout):
+    dx = np.zeros((3, 3))
+    dx[0, 1] = dout[0, 0] + dout[1, 0]
+    dx[2, 1] = dout[0, 1]
+    dx[1, 2] = dout[1, 1]
+    return dx
+''',
+    },
     "maxpool_forward": {
         "output_size_with_ceil": '''
 def maxpool_forward(x, pool=2, stride=2):
@@ -359,6 +452,56 @@ def maxpool_backward(dout, cache):
 }
 
 CORRECT_VARIANTS = {
+    "pooled_size": {
+        "count_the_starts": '''
+def pooled_size(H, p, s):
+    return len(range(0, H - p + 1, s))
+''',
+        "slide_until_it_sticks_out": '''
+def pooled_size(H, p, s):
+    count, start = 0, 0
+    while start + p <= H:
+        count += 1
+        start += s
+    return count
+''',
+        "floor_of_a_float": '''
+def pooled_size(H, p, s):
+    import math
+    return math.floor((H - p) / s) + 1
+''',
+    },
+    "window_pixels": {
+        "row_and_column_ranges": '''
+def window_pixels(i, j, ph, pw, s):
+    rows = range(i * s, i * s + ph)
+    cols = range(j * s, j * s + pw)
+    return {(r, c) for r in rows for c in cols}
+''',
+        "product_as_a_list": '''
+def window_pixels(i, j, ph, pw, s):
+    from itertools import product
+    top, left = s * i, s * j
+    return [(top + a, left + b) for a, b in product(range(ph), range(pw))]
+''',
+    },
+    "dx_example": {
+        "written_out": '''
+def dx_example(dout):
+    (d00, d01), (d10, d11) = dout
+    return np.array([[0.0, d00 + d01, 0.0],
+                     [0.0, 0.0, d11],
+                     [0.0, d10, 0.0]])
+''',
+        "winners_added_in_a_loop": '''
+def dx_example(dout):
+    winner = {(0, 0): (0, 1), (0, 1): (0, 1), (1, 0): (2, 1), (1, 1): (1, 2)}
+    dx = np.zeros((3, 3))
+    for window, position in winner.items():
+        dx[position] += dout[window]
+    return dx
+''',
+    },
     "maxpool_forward": {
         "four_loops_and_a_scan": '''
 def maxpool_forward(x, pool=2, stride=2):
