@@ -42,7 +42,7 @@ def worker_results(template, artifacts):
     options = dataclasses.replace(GradeOptions(sandbox=False, cell_timeout=10),
                                   scratch=str(artifacts / "recorder-scratch"))
     bundle = assignment_bundle(course, corpus.ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "",
-                               options.task_options(course), empty_gradebook(""))
+                               options.task_options(), empty_gradebook(""))
     results = [run_task(bundle, read_submission(course, student, corpus.ASSIGNMENT)) for student in GRADED]
     assert all(r.status == Status.GRADED for r in results), [(r.student, r.reason, r.log[-500:])
                                                              for r in results]
