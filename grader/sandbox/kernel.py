@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
-import glob
 import grp
 import json
 import os
@@ -85,18 +84,17 @@ def python_view() -> tuple[str, ...]:
     """What the interpreter that runs the kernels needs, and nothing else of its installation.
 
     The interpreter (``sys.executable`` and the links it goes through), a venv's ``pyvenv.cfg``, the
-    standard library, its extension modules, ``libpython`` when the interpreter links to it, and the
-    site-packages folders. Never a whole prefix: a venv may sit in the course root and an interpreter's
+    standard library, its extension modules, the interpreter's library folder (``LIBDIR``: ``libpython``,
+    and in a conda environment the shared libraries its packages link to), and the site-packages
+    folders. Never a whole prefix: a venv may sit in the course root and an interpreter's
     prefix may be ``/usr`` or ``/usr/local``, beside other people's files. Folders ``.pth`` files add
     to ``sys.path`` are not in it (an editable install's is the course root): the ``course`` package
     is shown on its own (:data:`COURSE_PACKAGE`).
     """
     paths = [sys.executable, os.path.join(sys.prefix, "pyvenv.cfg"),
              *(sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")),
-             *site.getsitepackages(), sysconfig.get_config_var("DESTSHARED") or ""]
-    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        library = os.path.join(sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY"))
-        paths.extend(glob.glob(glob.escape(library) + "*"))
+             *site.getsitepackages(), sysconfig.get_config_var("DESTSHARED") or "",
+             sysconfig.get_config_var("LIBDIR") or ""]
     return tuple(path for path in dict.fromkeys(paths) if path and os.path.exists(path))
 
 
