@@ -70,7 +70,7 @@ def prerecorded(base: Path, assignment: str, students: int) -> tuple[Path, list[
         submit(course, f"source-{kind}", assignment, nb)
     options = dataclasses.replace(GradeOptions(sandbox=False), scratch=str(base / "scratch"))
     bundle = assignment_bundle(course, assignment, f"sqlite:///{course / 'gradebook.db'}", "",
-                               options.task_options(course), empty_gradebook(""))
+                               options.task_options(), empty_gradebook(""))
     graded = {kind: run_task(bundle, read_submission(course, f"source-{kind}", assignment)) for kind in kinds}
     for kind, result in graded.items():
         if result.status != "graded":

@@ -74,8 +74,6 @@ class TaskOptions:
         Run the kernel in the sandbox (needs root on the worker).
     scratch : str
         Folder of the scratch courses, on the worker.
-    hide : tuple of str
-        Folders the kernel must not see (the course root, home folders), besides the scratch folder.
     """
 
     limits: SandboxLimits
@@ -83,7 +81,6 @@ class TaskOptions:
     task_timeout: int
     sandbox: bool
     scratch: str
-    hide: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

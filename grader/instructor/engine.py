@@ -76,11 +76,10 @@ class GradeOptions:
     scratch: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "course-grading"))
     progress: bool = True
 
-    def task_options(self, root: Path) -> TaskOptions:
-        """What the workers need of these options; ``root`` is hidden from the kernels."""
+    def task_options(self) -> TaskOptions:
+        """What the workers need of these options."""
         return TaskOptions(limits=self.limits, cell_timeout=self.cell_timeout, task_timeout=self.task_timeout,
-                           sandbox=self.sandbox, scratch=self.scratch,
-                           hide=tuple(sorted({str(root), "/root", "/home", os.path.expanduser("~")})))
+                           sandbox=self.sandbox, scratch=self.scratch)
 
 
 def grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
@@ -114,7 +113,7 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     recorder = Recorder(root, options.db_url)
     config = load_course_config(root)
     course_id = config.CourseDirectory.get("course_id", "") if "CourseDirectory" in config else ""
-    task_options = options.task_options(root)
+    task_options = options.task_options()
     empty = empty_gradebook(course_id)
     bundles = {a: assignment_bundle(root, a, recorder.db_url, course_id, task_options, empty) for a in chosen}
     submissions = [read_submission(root, student, assignment)

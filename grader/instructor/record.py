@@ -29,7 +29,7 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import nbgrader.nbgraderformat.common
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -38,6 +38,7 @@ from traitlets import Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from grader.instructor.flag_marks import set_grader_flag
 from grader.instructor.gradebook import SharedGradebook, submission_scores
 from grader.messages import TaskResult
 
@@ -244,17 +245,10 @@ class Recorder:
                 outcome = self.api.autograde(assignment, student, force=True, create=True)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        if result.flagged:
-            self.mark_flagged(assignment, student)
+        self.set_flag(assignment, student, result.flagged)
         return outcome
 
-    def mark_flagged(self, assignment: str, student: str) -> None:
-        """Set formgrader's *flagged* on every notebook of the submission."""
+    def set_flag(self, assignment: str, student: str, flagged: bool) -> None:
+        """formgrader's *flagged* on the submission's notebooks from this run (see :mod:`.flag_marks`)."""
         with Gradebook(self.db_url, self.course_id or "default_course") as gb:
-            try:
-                submission = gb.find_submission(assignment, student)
-            except MissingEntry:
-                return
-            for notebook in submission.notebooks:
-                notebook.flagged = True
-            gb.db.commit()
+            set_grader_flag(gb, assignment, student, flagged)

@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import grp
 import json
 import os
 import pwd
 import shutil
 import signal
+import site
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
@@ -41,6 +44,8 @@ from grader.sandbox import launcher
 
 __all__ = [
     "SANDBOX_USER",
+    "file_view",
+    "python_view",
     "KERNEL_MPLCONFIGDIR",
     "matplotlib_font_cache",
     "SandboxKernelManager",
@@ -57,6 +62,52 @@ UID_BASE = 2_000_000
 LAUNCHER = launcher.__file__
 # The course package, shown read-only to the kernel: notebooks and the probe import it.
 COURSE_PACKAGE = str(Path(course.__file__).resolve().parent)
+
+#: What a kernel sees of the machine besides Python and the course package, read-only: the system
+#: libraries (and ``/bin``, ``/usr/bin`` for a cell's ``!command``), fonts, time zones, and the few
+#: ``/etc`` files the dynamic linker, the C library and matplotlib read. Paths missing here are skipped.
+SYSTEM_VIEW = (
+    "/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32",
+    "/bin", "/usr/bin",
+    "/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/zoneinfo",
+    "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf",
+    "/etc/fonts", "/etc/mime.types",
+)
+#: Device nodes a kernel may open
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+#: The kernel's private tmpfs folders, empty at start
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+@functools.cache
+def python_view() -> tuple[str, ...]:
+    """What the interpreter that runs the kernels needs, and nothing else of its installation.
+
+    The interpreter (``sys.executable`` and the links it goes through), a venv's ``pyvenv.cfg``, the
+    standard library, its extension modules, the interpreter's library folder (``LIBDIR``: ``libpython``,
+    and in a conda environment the shared libraries its packages link to), and the site-packages
+    folders. Never a whole prefix: a venv may sit in the course root and an interpreter's
+    prefix may be ``/usr`` or ``/usr/local``, beside other people's files. Folders ``.pth`` files add
+    to ``sys.path`` are not in it (an editable install's is the course root): the ``course`` package
+    is shown on its own (:data:`COURSE_PACKAGE`).
+    """
+    paths = [sys.executable, os.path.join(sys.prefix, "pyvenv.cfg"),
+             *(sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")),
+             *site.getsitepackages(), sysconfig.get_config_var("DESTSHARED") or "",
+             sysconfig.get_config_var("LIBDIR") or ""]
+    return tuple(path for path in dict.fromkeys(paths) if path and os.path.exists(path))
+
+
+def file_view(cwd: str, ipc_dir: str) -> list[list[str]]:
+    """The launcher's ``view``: every path the kernel sees, with its kind (``ro``, ``rw``, ``dev``).
+
+    Read-only: :func:`python_view`, :data:`COURSE_PACKAGE`, :data:`SYSTEM_VIEW`; read-write: the
+    submission's working folder and the folder of the kernel's sockets; the :data:`DEVICES`. The
+    launcher adds ``/proc`` and the :data:`PRIVATE_TMP` folders; nothing else of the machine exists in
+    the kernel's root.
+    """
+    return ([[path, "ro"] for path in (*python_view(), COURSE_PACKAGE, *SYSTEM_VIEW)]
+            + [[path, "dev"] for path in DEVICES] + [[cwd, "rw"], [ipc_dir, "rw"]])
 
 
 #: matplotlib's configuration and cache folder in the kernel (its private ``/tmp``)
@@ -224,16 +275,14 @@ START_KERNEL_THREADS = "__import__('zmq.utils.garbage', fromlist=['gc']).gc.star
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside the sandbox.
 
-    Configured (by the scratch course's ``nbgrader_config.py``) with
-    ``sandbox``: a dict with ``uid``, ``gid``, ``limits`` (see
-    :class:`grader.messages.SandboxLimits`, as a dict), ``hide`` (folders the kernel must not see),
-    ``ipc_dir`` (a folder owned by ``uid`` for the sockets and the connection
-    file), ``preload`` (files copied into the kernel's private ``/tmp``, see
-    :func:`matplotlib_font_cache`; optional) and ``enabled`` (False runs the kernel unconfined, with
-    the probe).
+    Configured (by the scratch course's ``nbgrader_config.py``) with ``sandbox``: a dict with ``uid``,
+    ``gid``, ``limits`` (see :class:`grader.messages.SandboxLimits`, as a dict), ``ipc_dir`` (a folder
+    owned by ``uid`` for the sockets and the connection file), ``preload`` (files copied into the
+    kernel's private ``/tmp``, see :func:`matplotlib_font_cache`; optional) and ``enabled`` (False runs
+    the kernel unconfined, with the probe). What the kernel sees of the machine is :func:`file_view`.
     """
 
-    sandbox = Dict(help="uid, gid, limits, hide, ipc_dir, enabled").tag(config=True)
+    sandbox = Dict(help="uid, gid, limits, ipc_dir, preload, enabled").tag(config=True)
     probe = Bool(True, help="snapshot the watched objects at kernel start").tag(config=True)
     kernel_cwd = Unicode("")
 
@@ -278,17 +327,9 @@ class SandboxKernelManager(AsyncKernelManager):
             "cwd": cwd,
             "limits": spec["limits"],
             "tmp_mb": spec["limits"]["tmp_mb"],
-            "hide": [p for p in spec["hide"] if os.path.isdir(p)],
-            "private_tmp": ["/tmp", "/var/tmp", "/dev/shm"],
+            "private_tmp": list(PRIVATE_TMP),
             "preload": spec.get("preload", {}),
-            "expose": [
-                [sys.prefix, True],
-                [sys.base_prefix, True],  # the interpreter a venv links to (may live in a home folder)
-                [str(Path(os.path.realpath(sys.executable)).parents[1]), True],
-                [COURSE_PACKAGE, True],
-                [cwd, False],
-                [spec["ipc_dir"], False],
-            ],
+            "view": file_view(cwd, spec["ipc_dir"]),
             "env": kernel_environment(dict(launch_env), cwd),
         }
         return [

@@ -213,7 +213,6 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
         sandbox = {
             "enabled": True, "uid": identity["uid"], "gid": identity["gid"], "ipc_dir": str(ipc),
             "limits": options.limits.as_dict(),
-            "hide": sorted({str(scratch.parent), *options.hide}),
             "preload": matplotlib_font_cache(scratch.parent / "matplotlib"),
         }
     phases_report = scratch / "phases.json"

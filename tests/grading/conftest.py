@@ -5,6 +5,9 @@
   graded. It lives under ``test-artifacts/`` (ignored by git), not under
   ``/tmp``: the sandbox gives kernels a private ``/tmp``, which would hide a
   course there even if hiding the course root were broken.
+* ``planted_courses`` (session): world-readable copies of the course, each solution carrying one
+  marker, under /opt, /srv, /var, a home folder and /usr/local/share, as an instructor's copies might
+  stand on a grading machine; removed at the end. The corpus's ``walk-for-solutions`` looks for them.
 * ``corpus_run`` (session): ``course grade`` with 2 workers on a copy of it,
   through the command line, the way an instructor runs it.
 * ``postgres`` (session): a throwaway PostgreSQL server on loopback, started
@@ -23,14 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.nbgrader_terms import nbgrader_environment
 from tests.course_copy import make_course_copy, nbgrader
 from tests.grading import corpus
-from tests.notebooks import ROOT
+from tests.notebooks import ROOT, is_solution_cell, read_notebook
 from tests.postgres_server import postgres_server
 
 CELL_TIMEOUT = 10  # seconds per cell in the tests: the infinite loops cost 10 s each, not 120
@@ -97,13 +102,53 @@ def listener():
     server.close()
 
 
+#: top-level folders where ``planted_courses`` puts a copy of the course ("HOME" a new home folder)
+PLANT_UNDER = ("/opt", "/srv", "/var", "HOME", "/usr/local/share")
+
+
+def _plant_course(folder: Path, marker: str) -> Path:
+    """A world-readable copy of the course (config, source/ of 01) whose first solution cell holds
+    ``marker``; returns the solution notebook."""
+    make_course_copy(folder, [corpus.ASSIGNMENT])
+    notebook = folder / "source" / corpus.ASSIGNMENT / f"{corpus.ASSIGNMENT}.ipynb"
+    nb = read_notebook(notebook)
+    cell = next(c for c in nb.cells if is_solution_cell(c))
+    cell.source += f"\n# {marker}\n"
+    nbformat.write(nb, str(notebook))
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return notebook
+
+
 @pytest.fixture(scope="session")
-def template(artifacts, sentinel, listener):
+def planted_courses(artifacts):
+    """{marker, solutions}: copies of the course under :data:`PLANT_UNDER`, removed at the end."""
+    token = uuid.uuid4().hex[:12]
+    marker = f"PLANTED-SOLUTION-{token}"
+    made, solutions = [], []
+    try:
+        for top in PLANT_UNDER:
+            if top == "HOME":
+                made.append(Path("/home") / f"instructor-{token}")
+                folder = made[-1] / "backprop-course"
+            else:
+                made.append(Path(top) / f"backprop-course-{token}")
+                folder = made[-1]
+            solutions.append(str(_plant_course(folder, marker)))
+            made[-1].chmod(0o755)
+        yield {"marker": marker, "solutions": solutions}
+    finally:
+        for folder in made:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template(artifacts, sentinel, listener, planted_courses):
     course = make_course_copy(artifacts / "template", [corpus.ASSIGNMENT, corpus.OTHER])
     nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force")
     nbgrader(course, "generate_assignment", corpus.OTHER, "--force")
     context = {"root": str(artifacts / "corpus"), "sentinel_pid": sentinel.pid,
-               "port": listener.getsockname()[1]}
+               "port": listener.getsockname()[1], "planted_marker": planted_courses["marker"]}
     described = corpus.build(course, context)
     return course, described
 

@@ -6,8 +6,9 @@ by :mod:`tests.course_copy`. Attacks print a marker (``ATTACK-SUCCEEDED
 autograded notebook; the sandbox must keep every marker out.
 
 ``context`` holds what an attacker could know: the course root (its absolute
-path), the pid of a root-owned sentinel process, and the port of a listener
-on loopback.
+path), the pid of a root-owned sentinel process, the port of a listener
+on loopback, and the marker carried by the solutions of the course copies
+planted around the machine (``planted_marker``, see the ``planted_courses`` fixture).
 """
 
 from __future__ import annotations
@@ -23,6 +24,37 @@ from tests.notebooks import nbgrader_meta
 ASSIGNMENT = "01_computation_graphs"
 OTHER = "02_activations"
 MARKER = "ATTACK-SUCCEEDED"
+#: the file the "walk-for-solutions" student hands in beside its notebook, carrying the planted marker:
+#: its walk must find it (the walk works in the sandbox) and nothing else
+CONTROL_FILE = "walk-control.txt"
+
+#: ``walk(tops, wanted)``: every file under the folders ``tops`` (not /proc, /sys, /dev) whose content
+#: holds the bytes ``wanted``, among notebooks, nbgrader configurations and text, JSON and database
+#: files; returns (files seen, paths found)
+WALK_CODE = """
+import os, stat
+
+def walk(tops, wanted):
+    seen, found = 0, []
+    for top in tops:
+        for folder, folders, files in os.walk(top):
+            folders[:] = [f for f in folders if os.path.join(folder, f) not in ("/proc", "/sys", "/dev")]
+            for name in files:
+                seen += 1
+                if not (name.endswith((".ipynb", ".txt", ".json", ".md", ".cfg", ".db"))
+                        or name == "nbgrader_config.py"):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    info = os.lstat(path)
+                    if stat.S_ISREG(info.st_mode) and info.st_size < 4_000_000:
+                        with open(path, "rb") as handle:
+                            if wanted in handle.read():
+                                found.append(path)
+                except OSError:
+                    pass
+    return seen, found
+"""
 
 
 def _folder(course: Path, student: str) -> Path:
@@ -40,6 +72,21 @@ def _with(course, code):
 def _without(nb, grade_id):
     nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != grade_id]
     return nb
+
+
+def _walk_for_solutions(marker: str) -> str:
+    """Code that reports every file visible from / holding ``marker``: its own control file, and with
+    ``ATTACK-SUCCEEDED`` any other. The marker is built at run time, so that the notebook holds no copy."""
+    return "\n".join([
+        WALK_CODE,
+        f"_seen, _found = walk(['/'], bytes.fromhex('{marker.encode().hex()}'))",
+        "print('walked', _seen, 'files; at the top:', sorted(os.listdir('/')))",
+        "for _path in _found:",
+        f"    if os.path.basename(_path) == {CONTROL_FILE!r}:",
+        "        print('found the control file', _path)",
+        "    else:",
+        f"        print('{MARKER} solution', _path)",
+    ])
 
 
 def build(course: Path, context: dict) -> dict[str, str]:
@@ -103,11 +150,14 @@ def build(course: Path, context: dict) -> dict[str, str]:
             "    print('warning: rounding to cents', file=sys.stderr)\n"
             "    return _fruit_price(*args, **kwargs)"))),
         "big-output": ("prints 100 MB", _with(course, "for _ in range(100):\n    print('x' * 1_000_000)")),
+        "walk-for-solutions": ("walks the file system from / for the planted solutions' marker",
+                               _with(course, _walk_for_solutions(context["planted_marker"]))),
     }
     described = {}
     for student, (what, nb) in students.items():
         submit(course, student, ASSIGNMENT, nb)
         described[student] = what
+    (_folder(course, "walk-for-solutions") / CONTROL_FILE).write_text(context["planted_marker"])
 
     nb = reference_submission(course, ASSIGNMENT)
     test = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "test_fruit_price")

@@ -8,6 +8,7 @@ network.
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 
 import nbformat
@@ -20,7 +21,8 @@ ASSIGNMENT = corpus.ASSIGNMENT
 
 #: students whose notebook is the reference plus something that must change nothing
 FULL_MARKS = ["reference", "loop-top", "memory-bomb", "fork-bomb", "kill-parent", "read-source",
-              "write-gradebook", "network", "stderr-warning", "big-output", "deleted-test-cell"]
+              "write-gradebook", "network", "stderr-warning", "big-output", "deleted-test-cell",
+              "walk-for-solutions"]
 
 #: flags each student must carry (at least)
 FLAGS = {
@@ -184,3 +186,28 @@ def test_the_summary_names_flags_and_scores(corpus_run):
     assert f"{total - len(NOT_GRADED)}/{total} submissions graded" in out
     assert "FLAGGED FOR REVIEW" in out and "patch-allclose" in out
     assert f"{ASSIGNMENT}: mean" in out
+
+
+def test_the_walk_finds_every_planted_course_outside_the_sandbox(planted_courses):
+    """The walk of ``walk-for-solutions`` works: run unconfined, it finds every planted solution."""
+    namespace = {}
+    exec(corpus.WALK_CODE, namespace)
+    tops = sorted({"/" + path.split("/")[1] for path in planted_courses["solutions"]} | {"/usr/local/share"})
+    _, found = namespace["walk"](tops, planted_courses["marker"].encode())
+    assert set(planted_courses["solutions"]) <= set(found)
+    assert len(planted_courses["solutions"]) == 5
+
+
+def test_a_submission_sees_no_planted_course(corpus_run, planted_courses):
+    """Sandboxed, the same walk from / finds the submission's own control file and nothing else."""
+    path = corpus_run["course"] / "autograded" / "walk-for-solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    text = _outputs(path)
+    assert "found the control file" in text, text[-2000:]
+    walked = re.search(r"walked (\d+) files; at the top: (.*)", text)
+    assert walked and int(walked.group(1)) > 1000, text[-2000:]  # it walked the Python environment
+    assert corpus.MARKER not in text and "backprop-course" not in text, text[-2000:]
+    assert planted_courses["marker"] not in text
+    for solution in planted_courses["solutions"]:
+        assert solution not in text
+    top = eval(walked.group(2))  # noqa: S307 - a list of names the test's own notebook printed
+    assert not {"opt", "srv", "home", "mnt", "boot", "media"} & set(top), top

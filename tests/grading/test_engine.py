@@ -70,7 +70,7 @@ def test_messages_survive_pickling():
     from grader.messages import AssignmentBundle, Flag, ProbeReport, SandboxLimits, TaskOptions
 
     options = TaskOptions(limits=SandboxLimits(), cell_timeout=None, task_timeout=60, sandbox=False,
-                          scratch="/tmp/x", hide=("/root",))
+                          scratch="/tmp/x")
     bundle = AssignmentBundle(assignment="a1", course_id="c", config_text="c = get_config()\n",
                               structure={"assignment": "a1", "notebooks": []}, template_db=b"db",
                               source_files={"data.csv": b"1,2"}, course_code={"a1": ["x = 1"]},

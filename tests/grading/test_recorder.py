@@ -25,7 +25,7 @@ from grader.instructor.engine import GradeOptions
 from grader.instructor.gradebook import SharedGradebook, empty_gradebook, gradebook_snapshot
 from grader.instructor.plan import assignment_bundle, read_submission
 from grader.instructor.record import Recorder
-from grader.messages import Status, TaskResult
+from grader.messages import Flag, Status, TaskResult
 from grader.worker.task import run_task
 from tests.course_copy import nbgrader as run_nbgrader
 from tests.grading import corpus
@@ -42,7 +42,7 @@ def worker_results(template, artifacts):
     options = dataclasses.replace(GradeOptions(sandbox=False, cell_timeout=10),
                                   scratch=str(artifacts / "recorder-scratch"))
     bundle = assignment_bundle(course, corpus.ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "",
-                               options.task_options(course), empty_gradebook(""))
+                               options.task_options(), empty_gradebook(""))
     results = [run_task(bundle, read_submission(course, student, corpus.ASSIGNMENT)) for student in GRADED]
     assert all(r.status == Status.GRADED for r in results), [(r.student, r.reason, r.log[-500:])
                                                              for r in results]
@@ -143,3 +143,50 @@ def test_the_recorder_s_metadata_check_raises_what_jsonschema_raises():
             with pytest.raises(jsonschema.ValidationError) as theirs:
                 jsonschema.validate(bad, schema)
             assert ours.value.message == theirs.value.message
+
+
+def _flags(url, student):
+    with nbgrader.api.Gradebook(url) as gb:
+        return [nb.flagged for nb in gb.find_submission(corpus.ASSIGNMENT, student).notebooks]
+
+
+def _set_by_hand(url, student, flagged):
+    """What formgrader's flag button does."""
+    with nbgrader.api.Gradebook(url) as gb:
+        for notebook in gb.find_submission(corpus.ASSIGNMENT, student).notebooks:
+            notebook.flagged = flagged
+        gb.db.commit()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_clean_regrade_clears_the_grader_s_flag_and_keeps_a_person_s(template, worker_results, batched):
+    course = copy_course(template[0], f"recorder-flags-{batched}")
+    url = f"sqlite:///{course / 'gradebook.db'}"
+    clean = next(r for r in worker_results if r.student == "reference")
+    flagged = dataclasses.replace(clean, flags=[Flag("dynamic-code", corpus.ASSIGNMENT)])
+    recorder = Recorder(course, url, shared=batched)
+
+    def regrade(result):
+        result = dataclasses.replace(result, phases=dict(result.phases))
+        recorder.record_batch([result])
+        assert result.recorded, result.record_error
+
+    try:
+        regrade(flagged)
+        assert _flags(url, "reference") == [True]
+        regrade(flagged)  # flagged twice: still the grader's
+        regrade(clean)
+        assert _flags(url, "reference") == [False], "a clean regrade left the grader's flag"
+        _set_by_hand(url, "reference", True)
+        regrade(clean)
+        assert _flags(url, "reference") == [True], "a clean regrade cleared a person's flag"
+        regrade(flagged)
+        regrade(clean)
+        assert _flags(url, "reference") == [True], "the grader's flag came and went over a person's"
+        _set_by_hand(url, "reference", False)
+        regrade(flagged)
+        _set_by_hand(url, "reference", False)  # a person reviewed it and cleared the flag
+        regrade(flagged)
+        assert _flags(url, "reference") == [True], "a flagged regrade did not flag again"
+    finally:
+        recorder.close()

@@ -48,7 +48,7 @@ async def _run_in_sandbox(tmp_path, slot_dir, name: str) -> dict:
         ipc.mkdir(mode=0o700)
         os.chown(ipc, uid, gid)
         spec = {"enabled": True, "uid": uid, "gid": gid, "ipc_dir": str(ipc),
-                "limits": SandboxLimits().as_dict(), "hide": ["/root", "/home"],
+                "limits": SandboxLimits().as_dict(),
                 "preload": matplotlib_font_cache(tmp_path / "fonts")}
         manager = SandboxKernelManager(sandbox=spec, kernel_name="python3")
         await manager.start_kernel(cwd=str(work))
