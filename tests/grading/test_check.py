@@ -13,7 +13,7 @@ from grader.nbgrader_terms import copy_course
 from tests.course_copy import reference_submission, submission_with
 from tests.grading import corpus
 from tests.grading.conftest import CELL_TIMEOUT, course_env
-from tests.mutation import mutants
+from tests.mutation import RELATION_PHRASES, exact_relations, mutants
 from tests.test_nbgrader_pipeline import _hidden_lines
 
 ASSIGNMENT = corpus.ASSIGNMENT
@@ -63,14 +63,15 @@ def test_a_wrong_answer_fails_exactly_its_test_without_showing_hidden_code(learn
 
 
 def test_the_message_says_what_kind_of_wrong(learner, template):
-    """course check shows the same diagnosis as the notebook: here, a sign flip."""
+    """course check shows the same diagnosis as the notebook: a mutant's exact relation (a factor)."""
     clone, work = learner
-    entry = next(e for e in mutants(ASSIGNMENT) if e.label.endswith(":AddLayer:confused_with_subtraction"))
-    notebook = work / "sign.ipynb"
+    label, relation = next(iter(exact_relations(ASSIGNMENT).items()))
+    entry = next(e for e in mutants(ASSIGNMENT) if e.label == label)
+    notebook = work / "relation.ipynb"
     nbformat.write(submission_with(template[0], ASSIGNMENT, entry.target, entry.source), str(notebook))
     result = course_check(notebook, clone, "--assignment", ASSIGNMENT)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "opposite sign" in result.stdout, result.stdout
+    assert RELATION_PHRASES[relation] in result.stdout, result.stdout
 
 
 def test_a_broken_notebook_is_a_clear_error_and_is_left_alone(learner):
