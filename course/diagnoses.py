@@ -539,7 +539,10 @@ def diagnose_right_numbers_wrong_places(c: Comparison) -> str | None:
 
     Why: a gradient routed to the wrong entry of a pooling window, an index
     computed the wrong way. Applies when the sorted answer equals the sorted
-    right value within tolerance; says how many entries are misplaced.
+    right value within tolerance; says how many entries are misplaced. It
+    names no factor and no rearrangement, only that the values are right, so
+    one value in the wrong place (a routing with one non-zero ``dout``) is
+    enough to say it.
 
     Examples
     --------
