@@ -10,8 +10,12 @@ region the test names). Each rule is a small function; the generators
 order they are tried, in the manner of scikit-learn's ``_yield_checks``. The
 first rule that applies speaks; a rule applies only when its claim holds at
 every entry within the assertion's own tolerance, so a diagnosis is never a
-guess. What a relation *usually means* is said as a hint ("usually"), never as
-a claim.
+guess. A relation (a factor, the opposite sign, a permutation, a flip, a
+shift) is claimed only when at least two entries with distinct non-zero right
+values support it (``_two_sizes``): on a single number, or on entries that all
+share one size, any factor fits, and a wrong formula that treats those entries
+alike fits it by construction. What a relation *usually means* is said as a
+hint ("usually"), never as a claim.
 
 Every rule is cheap: it compares a few failing entries first and the whole
 array only when those agree, so the cost stays a small multiple of the
@@ -127,6 +131,33 @@ def _excused(where: np.ndarray | None, sample: tuple[np.ndarray, ...]) -> np.nda
 
 
 # --------------------------------------------------------------------------------------------
+# Support: what a relation needs before it is claimed
+# --------------------------------------------------------------------------------------------
+
+
+def _two_sizes(c: Comparison, right_values: np.ndarray) -> bool:
+    """Do ``right_values`` hold at least two distinct non-zero sizes, within the tolerance?
+
+    The support a relation needs: the right values of the entries it speaks about. Sizes, not
+    values: entries ``x`` and ``-x`` are as alike as ``x`` and ``x`` (the two classes of a softmax
+    gradient), and a wrong formula with that symmetry fits any factor on them.
+    """
+    sizes = np.abs(right_values[np.abs(right_values) > c.atol])
+    return sizes.size >= 2 and bool(np.any(~c.close(sizes, sizes.max())))
+
+
+def _moves_two_sizes(c: Comparison, candidate: np.ndarray) -> bool:
+    """Does ``candidate`` (the right values rearranged) put two distinct non-zero sizes in new places?
+
+    Read in memory order, so that it also serves a candidate of another shape. Where the
+    rearrangement leaves a value as it was, the relation says nothing; what it moves is its support.
+    """
+    flat_candidate, flat_expected = candidate.ravel(), c.expected.ravel()
+    moved = ~c.close(flat_candidate, flat_expected)
+    return _two_sizes(c, flat_candidate[moved])
+
+
+# --------------------------------------------------------------------------------------------
 # Factors
 # --------------------------------------------------------------------------------------------
 
@@ -199,7 +230,11 @@ def _factor_sentence(factor: Fraction, batch_size: int | None) -> str:
 
 
 def _fitted_factor(c: Comparison, where: np.ndarray) -> Fraction | None:
-    """A readable factor f with ``actual == f * expected`` where ``where``, or None."""
+    """A readable factor f with ``actual == f * expected`` where ``where``, or None.
+
+    None also when the right values there hold fewer than two distinct non-zero sizes: any factor
+    fits one number.
+    """
     reference = np.where(where, np.abs(c.expected), 0.0)
     if not np.any(reference > c.atol):
         return None
@@ -207,7 +242,7 @@ def _fitted_factor(c: Comparison, where: np.ndarray) -> Fraction | None:
     factor = _nearest_readable(c.actual[anchor] / c.expected[anchor], c.batch_size)
     if factor is None or factor == 1 or not c.matches(float(factor) * c.expected, where):
         return None
-    return factor
+    return factor if _two_sizes(c, c.expected[where]) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,8 +276,11 @@ def diagnose_scale(c: Comparison) -> str | None:
     Why: a missing or doubled 1/N, a 0.5 of a squared loss, a flipped sign
     (factor -1) are the commonest gradient mistakes, and a plain "relative
     error 0.75" hides them. Applies only when every entry fits the same
-    factor, and the factor is readable (p/q with p, q <= 10, a few powers of 2,
-    or the batch size); an arbitrary constant is said by
+    factor, the factor is readable (p/q with p, q <= 10, a few powers of 2,
+    or the batch size), and the right values hold at least two distinct
+    non-zero sizes: on a single number, or on entries that all share one
+    size (``dout`` passed on to every entry, ``x`` and ``-x``), any factor
+    fits, so none is named there. An arbitrary constant is said by
     ``diagnose_constant_factor``.
 
     Examples
@@ -262,6 +300,10 @@ def diagnose_scale(c: Comparison) -> str | None:
     Traceback (most recent call last):
     AssertionError: dy is exactly 2 times the right value: a factor 2 usually means a 0.5 left out (as in
     0.5 * sum(d**2), or in its derivative) or a path counted twice.
+    >>> assert_tensor_close(np.array([1.0, 1.0]), np.array([2.5, 2.5]), name="dx")
+    Traceback (most recent call last):
+    AssertionError: dx differs from the expected value at 2 of 2 entries; the worst is at index 0, value 1,
+    relative error 0.6 (allowed: 1e-07 relative, 1e-10 absolute).
     """
     factor = _fitted_factor(c, np.ones(c.actual.shape, dtype=bool))
     return None if factor is None else _factor_sentence(factor, c.batch_size)
@@ -272,8 +314,10 @@ def diagnose_constant_factor(c: Comparison) -> str | None:
 
     Why: a wrong constant (e.g. ``np.e`` for 1, a wrong learning rate) scales
     every entry alike. Applies only when one factor, not within 1 % of 1,
-    fits every entry within the tolerance; a whole number or one over a whole number (1/24: a mean
-    over 24 entries) is written exactly, anything else rounded, with "about".
+    fits every entry within the tolerance, and the right values hold at
+    least two distinct non-zero sizes (as for ``diagnose_scale``); a whole
+    number or one over a whole number (1/24: a mean over 24 entries) is
+    written exactly, anything else rounded, with "about".
 
     Examples
     --------
@@ -291,7 +335,7 @@ def diagnose_constant_factor(c: Comparison) -> str | None:
     factor = c.actual[anchor] / c.expected[anchor]
     if not np.isfinite(factor) or abs(factor - 1) < 0.01 or factor == 0:
         return None  # within 1 % of 1 a "constant factor" is a near miss, not a relation worth naming
-    if not c.matches(factor * c.expected):
+    if not c.matches(factor * c.expected) or not _two_sizes(c, c.expected):
         return None
     for exact in _whole_or_reciprocal(factor):
         if c.matches(float(exact) * c.expected):
@@ -327,8 +371,10 @@ def diagnose_permuted_axes(c: Comparison) -> str | None:
 
     Why: ``x.T`` where ``x`` was meant, ``dout @ W`` where ``W.T`` belongs.
     Applies to a same-shape answer only where the swapped axes have equal
-    lengths (a square matrix, square images); other shapes are said by
-    ``diagnose_shape_is_a_permutation``.
+    lengths (a square matrix, square images), and only when the permutation
+    moves right values of at least two distinct non-zero sizes (one lone
+    value moved fits a transpose, a flip and a shift alike); other shapes are
+    said by ``diagnose_shape_is_a_permutation``.
 
     Examples
     --------
@@ -343,7 +389,8 @@ def diagnose_permuted_axes(c: Comparison) -> str | None:
         return None
     for order in itertools.permutations(range(c.actual.ndim)):
         candidate = c.expected.transpose(order)
-        if order != tuple(sorted(order)) and candidate.shape == c.actual.shape and c.matches(candidate):
+        if (order != tuple(sorted(order)) and candidate.shape == c.actual.shape and c.matches(candidate)
+                and _moves_two_sizes(c, candidate)):
             return f"is the right value {_permutation_phrase(order)}"
     return None
 
@@ -353,7 +400,8 @@ def diagnose_flipped(c: Comparison) -> str | None:
 
     Why: convolution and cross-correlation differ by a flip of the kernel;
     forgetting it, or flipping twice, reverses the last two axes. Applies
-    when reversing one set of axes gives the right value at every entry.
+    when reversing one set of axes gives the right value at every entry and
+    moves right values of at least two distinct non-zero sizes.
 
     Examples
     --------
@@ -370,7 +418,8 @@ def diagnose_flipped(c: Comparison) -> str | None:
     all_axes = range(c.actual.ndim)
     subsets = (s for n in range(1, c.actual.ndim + 1) for s in itertools.combinations(all_axes, n))
     for axes in subsets:
-        if c.matches(np.flip(c.expected, axes)):
+        candidate = np.flip(c.expected, axes)
+        if c.matches(candidate) and _moves_two_sizes(c, candidate):
             rotated = " (rotated by 180° in those axes, like a flipped kernel)" if len(axes) == 2 else ""
             return f"is the right value reversed along {_axes_phrase(axes)}{rotated}"
     return None
@@ -385,8 +434,9 @@ def diagnose_shifted(c: Comparison) -> str | None:
     that neighbour's right value, and some of those entries are wrong where
     they stand; the entries shifted in from outside are not judged. Does not
     apply when fewer than 3, or fewer than half, of the right values differ
-    from their neighbour (a tiny or mostly-zero array), where a shift would
-    be a coincidence.
+    from their neighbour (a tiny or mostly-zero array), or when the values
+    shifted onto a different neighbour hold fewer than two distinct non-zero
+    sizes, where a shift would be a coincidence.
 
     Examples
     --------
@@ -417,7 +467,8 @@ def diagnose_shifted(c: Comparison) -> str | None:
             # Where the right value equals its neighbour, a shift changes nothing: too few such
             # changes (a mostly-zero array) and the claim would be true but say nothing.
             informative = ~c.close(c.expected[source_t], c.expected[moved_t])
-            if informative.sum() >= 3 and 2 * informative.sum() >= informative.size:
+            if (informative.sum() >= 3 and 2 * informative.sum() >= informative.size
+                    and _two_sizes(c, c.expected[source_t][informative])):
                 direction = "higher" if shift > 0 else "lower"
                 plural = "place" if abs(shift) == 1 else "places"
                 sign = "-" if shift > 0 else "+"
@@ -435,7 +486,8 @@ def diagnose_wrong_memory_order(c: Comparison) -> str | None:
     ``(N*OH*OW, F)`` matrix straight to ``(N, F, OH, OW)``: the numbers are
     right but laid out in the order of axes ``(N, OH, OW, F)``. Applies when
     reading the right value in the order of some permutation of its axes,
-    then reshaping, gives the answer at every entry.
+    then reshaping, gives the answer at every entry, and that order moves
+    right values of at least two distinct non-zero sizes.
 
     Examples
     --------
@@ -465,9 +517,12 @@ def _memory_order_sentence(c: Comparison) -> str | None:
         probe_values = transposed[_indices(probe, transposed.shape)]
         if not np.all(c.close(flat_actual[probe], probe_values)):
             continue
-        if c.agree(flat_actual, _values_in_order(c.expected, order)):
+        reordered = _values_in_order(c.expected, order)
+        if c.agree(flat_actual, reordered):
             if identity:
                 return "has the right numbers in the right order, but the wrong shape: reshape it"
+            if not _moves_two_sizes(c, reordered):
+                continue
             return (
                 f"has the right numbers, but in the memory order of the right value's axes {order}: "
                 "a reshape where a transpose (then reshape) was needed"
@@ -484,7 +539,10 @@ def diagnose_right_numbers_wrong_places(c: Comparison) -> str | None:
 
     Why: a gradient routed to the wrong entry of a pooling window, an index
     computed the wrong way. Applies when the sorted answer equals the sorted
-    right value within tolerance; says how many entries are misplaced.
+    right value within tolerance; says how many entries are misplaced. It
+    names no factor and no rearrangement, only that the values are right, so
+    one value in the wrong place (a routing with one non-zero ``dout``) is
+    enough to say it.
 
     Examples
     --------
@@ -516,7 +574,11 @@ def diagnose_right_numbers_wrong_places(c: Comparison) -> str | None:
 
 
 def _how_wrong(c: Comparison, where: np.ndarray) -> str:
-    """What the failing entries are, when one thing holds for all of them."""
+    """What the failing entries are, when one thing holds for all of them.
+
+    A factor (or the opposite sign) is named only when the failing entries' right values hold two
+    distinct non-zero sizes (``_fitted_factor``); "is 0" says what the answer holds, not a relation.
+    """
     if np.all(c.actual[where] == 0):
         return "is 0"
     factor = _fitted_factor(c, where)
@@ -543,19 +605,26 @@ def diagnose_named_region(c: Comparison) -> str | None:
     Why: some mistakes show only where the input is special (ties of a
     pooling window, overlapping windows, x == 0), which only the test knows.
     Applies when every wrong entry lies in one named mask; the first such
-    mask in the caller's order is named.
+    mask in the caller's order is named. What the wrong entries are (a
+    factor, the opposite sign) is said only when their right values hold two
+    distinct non-zero sizes; else they are just wrong there.
 
     Examples
     --------
     >>> import numpy as np
     >>> from course.testing import assert_tensor_close
-    >>> right = np.array([1.0, 0.5, 0.5, 2.0])
+    >>> right = np.array([1.0, 0.5, 0.75, 2.0])
     >>> tie = np.array([False, True, True, False])
-    >>> assert_tensor_close(np.array([1.0, 1.0, 1.0, 2.0]), right, name="dx",
+    >>> assert_tensor_close(np.array([1.0, 1.0, 1.5, 2.0]), right, name="dx",
     ...                     regions={"where two entries of a window tie": tie})
     Traceback (most recent call last):
     AssertionError: dx is exactly 2 times the right value only where two entries of a window tie, and
     right elsewhere: 2 of 4 entries, the first at index 1.
+    >>> assert_tensor_close(np.array([1.0, 1.0, 1.0, 2.0]), np.array([1.0, 0.5, 0.5, 2.0]), name="dx",
+    ...                     regions={"where two entries of a window tie": tie})
+    Traceback (most recent call last):
+    AssertionError: dx is wrong only where two entries of a window tie, and right elsewhere: 2 of 4
+    entries, the first at index 1.
     """
     failing = c.failing
     for label, mask in c.regions.items():
@@ -571,7 +640,8 @@ def diagnose_partial_factor(c: Comparison) -> str | None:
     Why: a sign or a factor applied on one branch only (one side of a
     ReLU, one of two inputs), a gradient never written to some entries.
     Applies when at least two entries are wrong, some are right, and the
-    wrong ones are all 0 or all fit one readable factor.
+    wrong ones are all 0, or all fit one readable factor and their right
+    values hold two distinct non-zero sizes.
 
     Examples
     --------
@@ -732,12 +802,12 @@ def _yield_value_diagnoses() -> Iterator[Callable[[Comparison], str | None]]:
 def diagnose_values(c: Comparison) -> str | None:
     """The first value rule that applies to a wrong answer of the right shape, or None.
 
-    A single number (0-d, or one entry) can only be a factor of the right one: where and how
-    its entries are placed means nothing.
+    A single number (0-d, or one entry) gets none: any factor fits it, and where its entries are
+    placed means nothing. Its value and relative error say what there is to say. Nor does an
+    empty array, which cannot be wrong.
     """
-    if c.actual.size == 1:
-        single = Comparison(c.actual.reshape(1), c.expected.reshape(1), c.rtol, c.atol, c.batch_size)
-        return diagnose_scale(single)
+    if c.actual.size <= 1:
+        return None
     for rule in _yield_value_diagnoses():
         sentence = rule(c)
         if sentence:
@@ -754,7 +824,9 @@ def diagnose_shape_is_a_permutation(c: Comparison) -> str | None:
     """The answer's shape is the right shape with axes reordered, and so are its values.
 
     Why: a transpose too many or too few. Applies when some permutation of
-    the right value's axes gives the answer at every entry.
+    the right value's axes gives the answer at every entry and, read in
+    memory order, moves right values of at least two distinct non-zero sizes
+    (a transpose that moves nothing, such as (1, 3) to (3, 1), is a reshape).
 
     Examples
     --------
@@ -770,7 +842,7 @@ def diagnose_shape_is_a_permutation(c: Comparison) -> str | None:
         return None
     for order in itertools.permutations(range(c.expected.ndim)):
         candidate = c.expected.transpose(order)
-        if candidate.shape == c.actual.shape and c.matches(candidate):
+        if candidate.shape == c.actual.shape and c.matches(candidate) and _moves_two_sizes(c, candidate):
             return f"it is the right value {_permutation_phrase(order)}"
     return None
 

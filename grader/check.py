@@ -5,6 +5,14 @@ cloned the repository has it; a learner who was handed ``release/`` only
 does not, and ``course check`` then says so and stops (exit status 2)
 instead of pretending to grade.
 
+Which course: ``--root``, else the nearest folder at or above the notebook,
+then at or above the current folder, that holds ``nbgrader_config.py``; else
+the course this command was installed from (``make course`` installs the
+repository in place, in its own ``.venv``), so that a notebook copied to
+``~/work`` is checked from there. Which assignment: ``--assignment``, else
+the notebook's name or its folder's, else the source notebook whose graded
+cells the notebook holds (a renamed copy).
+
 How it grades: in a throwaway course (a temporary folder holding the
 course's ``nbgrader_config.py`` and ``source/<assignment>/``) it runs
 ``nbgrader generate_assignment``, hands the learner's notebook in as student
@@ -39,7 +47,7 @@ from grader.nbgrader_terms import (
     nbgrader_environment,
 )
 
-__all__ = ["check_main", "check_notebook", "find_course_root", "CheckError"]
+__all__ = ["check_main", "check_notebook", "find_course_root", "installed_course_roots", "CheckError"]
 
 STUDENT = "learner"
 
@@ -57,6 +65,34 @@ def find_course_root(start: Path) -> Path | None:
     return None
 
 
+def installed_course_roots() -> list[Path]:
+    """The course folders this install came from, if any.
+
+    The checkout that holds this package (an editable install, as ``make course`` and
+    ``pip install -e .`` make), then the folder that holds this Python environment (the course's
+    ``.venv``); each only if it holds ``nbgrader_config.py``.
+    """
+    places = (Path(__file__).resolve().parents[1], Path(sys.prefix).resolve().parent)
+    return [place for place in dict.fromkeys(places) if (place / "nbgrader_config.py").is_file()]
+
+
+def _assignment_by_cells(notebook: Path, root: Path) -> str | None:
+    """The assignment of ``root/source`` whose graded cells the notebook shares most, or None."""
+    try:
+        ids = {grade_id(cell) for cell in nbformat.read(str(notebook), as_version=4).cells} - {None}
+    except Exception:  # noqa: BLE001 - an unreadable notebook is reported when it is read for grading
+        return None
+    shared = {}
+    for source in sorted((root / "source").glob("*/*.ipynb")):
+        if source.stem == source.parent.name:
+            cells = nbformat.read(str(source), as_version=4).cells
+            shared[source.stem] = len(ids & {grade_id(cell) for cell in cells})
+    ranked = sorted(shared.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
 def _message(cell, hidden: set[str]) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
@@ -71,15 +107,22 @@ def _message(cell, hidden: set[str]) -> str:
 def _resolve(notebook: Path, assignment: str | None, root: Path | None) -> tuple[Path, str, Path]:
     if not notebook.is_file():
         raise CheckError(f"{notebook}: no such file")
-    root = root.resolve() if root else (find_course_root(notebook.parent) or find_course_root(Path.cwd()))
+    if root is None:
+        nearest = find_course_root(notebook.parent) or find_course_root(Path.cwd())
+        root = nearest or next(iter(installed_course_roots()), None)
+    root = root.resolve() if root else None
     if root is None:
         raise CheckError(
             f"cannot find the course: no nbgrader_config.py in {notebook.parent.resolve()} or above, nor in "
-            f"the current folder or above. Run course check inside the course repository, or pass --root.")
+            f"the current folder or above, and this command was not installed from a course folder "
+            f"(make course, or pip install -e . in the repository, does that). Pass the course "
+            f"repository with --root.")
     if assignment is None:
-        candidates = [notebook.stem, notebook.parent.name]
+        candidates = [name for name in (notebook.stem, notebook.resolve().parent.name) if name]
         assignment = next((c for c in candidates if (root / "source" / c).is_dir()
                            or (root / "release" / c).is_dir()), None)
+        if assignment is None:  # a renamed copy: the source notebook whose graded cells it holds
+            assignment = _assignment_by_cells(notebook, root)
         if assignment is None:  # no source/ nor release/ copy here: trust a name like 01_computation_graphs
             assignment = next((c for c in candidates if re.fullmatch(r"\d\d_\w+", c)), None)
         if assignment is None:

@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("notebook", type=Path,
                        help="your notebook, e.g. my-work/01_computation_graphs/01_computation_graphs.ipynb")
     check.add_argument("--assignment", help="assignment id (default: from the notebook's name)")
-    check.add_argument("--root", type=Path, help="the course repository (default: found from here)")
+    check.add_argument("--root", type=Path,
+                       help="the course repository (default: the nearest above the notebook or the current "
+                            "folder, else the one this command was installed from)")
     check.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
 
     # --- course report (grader/instructor/report/) ---

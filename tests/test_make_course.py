@@ -5,8 +5,8 @@ repository's files (tracked and not ignored, as a clone of this working tree wou
 ``.venv``: ``make course`` creates the environment, installs the learner's dependencies only, copies
 ``release/`` to ``my-work/`` and starts JupyterLab, which must answer ``/api/status``; it is then shut
 down through its API and ``make`` must exit cleanly. In the same environment: none of the grader's or
-the tests' heavy dependencies is installed, ``course check`` grades a notebook, and ``course grade``
-says which extra it needs.
+the tests' heavy dependencies is installed, ``course check`` grades a notebook (also a copy outside the
+repository, checked from its own folder), and ``course grade`` says which extra it needs.
 
 Each user costs one fresh virtual environment (a download and install of JupyterLab and nbgrader: a few
 minutes). ``COURSE_SKIP_MAKE_COURSE=1`` skips these tests.
@@ -142,6 +142,18 @@ def check_learner_environment(folder: Path, home: str, user: int | None = None, 
     # the release notebook is unanswered: graded, with points lost (1), not "could not grade" (2)
     assert checked.returncode == 1, checked.stdout + checked.stderr
     assert "01_computation_graphs: 0/" in checked.stdout, checked.stdout
+    # a copy outside the repository (the README's ~/work), checked from there: the course is found
+    work = folder.parent / "work"
+    work.mkdir(exist_ok=True)
+    shutil.copy(notebook, work / notebook.name)
+    if user is not None:
+        os.chown(work, user, group)
+        os.chown(work / notebook.name, user, group)
+    outside = subprocess.run([str(folder / ".venv" / "bin" / "course"), "check", notebook.name], cwd=work,
+                             capture_output=True, text=True, env=_clean_environment(home), user=user,
+                             group=group, timeout=900)
+    assert outside.returncode == 1, outside.stdout + outside.stderr
+    assert "01_computation_graphs: 0/" in outside.stdout, outside.stdout
     grading = subprocess.run([str(folder / ".venv" / "bin" / "course"), "grade", "01_computation_graphs"],
                              cwd=folder, capture_output=True, text=True, env=_clean_environment(home),
                              user=user, group=group, timeout=120)

@@ -1,5 +1,8 @@
 """A JupyterLab server on a throwaway copy of the course, and headless Chromium to use it.
 
+A second server, ``jupyter notebook``, serves the same course in Notebook 7 (``/tree``,
+``/notebooks/...``), for the tests of that front end.
+
 The server runs on loopback, on a free port, with a random token, in a
 temporary course folder holding ``nbgrader_config.py``, ``source/`` and the
 repository's committed ``release/``. ``COURSE_STATIC_WIDGETS`` and
@@ -133,45 +136,63 @@ def _user_settings(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory, chromium_path):
-    """(base URL, token, course folder) of a JupyterLab server serving a course copy."""
-    base = tmp_path_factory.mktemp("browser")
+def _serve(base: Path, front_end: str):
+    """Start ``python -m jupyterlab`` or ``python -m notebook`` on a course copy; yield (URL, token,
+    course folder), then stop it (the server shuts its kernels down on SIGTERM)."""
     course = _make_course(base / "course", released_assignments())
     home = base / "home"
     _page_config(home / "config")
     port, token = _free_port(), secrets.token_hex(16)
+    app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[front_end]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "jupyter-server.log", "w")  # noqa: SIM115 - closed at teardown
+    log_path = ARTIFACTS / ("jupyter-server.log" if front_end == "jupyterlab" else f"{front_end}-server.log")
+    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
     command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser",
+        sys.executable, "-m", front_end, "--no-browser",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", "--ServerApp.allow_root=True",
         f"--ServerApp.root_dir={course}",
-        "--LabApp.expose_app_in_browser=True",  # lets the tests wait on the kernel's state
-        "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-        f"--LabApp.user_settings_dir={_user_settings(home / 'settings')}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        f"--{app}.expose_app_in_browser=True",  # lets the tests wait on the kernel's state
+        f"--{app}.user_settings_dir={_user_settings(home / 'settings')}",
+        f"--{app}.workspaces_dir={home / 'workspaces'}",
     ]
+    if front_end == "jupyterlab":
+        command += ["--LabApp.extension_manager=readonly", "--LabApp.news_url=None"]
     server = subprocess.Popen(command, cwd=course, env=_server_environment(home),
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answering(f"{url}/api/status?token={token}", server, ARTIFACTS / "jupyter-server.log",
-                             "JupyterLab")
+        wait_until_answering(f"{url}/api/status?token={token}", server, log_path, front_end)
     except RuntimeError:
         server.kill()
         raise
     finally:
         log.close()
     yield url, token, course
-    os.killpg(server.pid, signal.SIGTERM)  # the server shuts its kernels down on SIGTERM
+    os.killpg(server.pid, signal.SIGTERM)
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory, chromium_path):
+    """(base URL, token, course folder) of a JupyterLab server serving a course copy."""
+    yield from _serve(tmp_path_factory.mktemp("browser"), "jupyterlab")
+
+
+@pytest.fixture(scope="session")
+def notebook7_server(tmp_path_factory, chromium_path):
+    """The same for Notebook 7 (``jupyter notebook``: /tree, /notebooks/...), a server of its own.
+
+    Not the JupyterLab server's own /tree: there, once JupyterLab has served a font that Notebook 7's
+    bundle also holds, Notebook 7's request for it gets 403 (jupyter_server 2.21's FileFindHandler
+    caches a static file's location by its name alone, across front ends).
+    """
+    yield from _serve(tmp_path_factory.mktemp("notebook7"), "notebook")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -181,10 +202,8 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"report_{report.when}", report)
 
 
-@pytest.fixture
-def lab(request, browser, lab_server):
-    """A fresh browser page on the server; a screenshot is saved when the test fails."""
-    url, token, course = lab_server
+def _page_session(request, browser, server):
+    url, token, course = server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(60_000)
@@ -195,3 +214,15 @@ def lab(request, browser, lab_server):
         session.screenshot("FAILED")
     context.close()
     session.shut_down_kernels()
+
+
+@pytest.fixture
+def lab(request, browser, lab_server):
+    """A fresh browser page on the JupyterLab server; a screenshot is saved when the test fails."""
+    yield from _page_session(request, browser, lab_server)
+
+
+@pytest.fixture
+def notebook7(request, browser, notebook7_server):
+    """A fresh browser page on the Notebook 7 server; a screenshot is saved when the test fails."""
+    yield from _page_session(request, browser, notebook7_server)

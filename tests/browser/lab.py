@@ -1,4 +1,4 @@
-"""What a person does in JupyterLab, through a real browser page (Playwright).
+"""What a person does in JupyterLab or Notebook 7, through a real browser page (Playwright).
 
 Actions go through the user interface (menus, toolbar buttons, the keyboard,
 pasting into the editor, dragging sliders by the keyboard). To know when an
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -21,6 +22,7 @@ from typing import Any
 from tests.notebooks import RELEASE, ROOT, SOURCE
 
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def wait_until_answering(url: str, process: subprocess.Popen, log: Path, what: str,
@@ -112,10 +114,23 @@ class Lab:
           }
         }""")
 
-    def screenshot(self, name: str, element=None) -> Path:
+    def open_notebook7(self, path: str) -> None:
+        """Notebook 7: its file list at ``/tree`` shows the notebook's folder; then the notebook's
+        own page, ``/notebooks/<path>``; wait for an idle kernel."""
+        self.page.goto(f"{self.url}/tree?token={self.token}")
+        folder = path.split("/")[0]
+        self.page.locator(".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(folder)}$")).wait_for()
+        self.page.goto(f"{self.url}/notebooks/{path}?token={self.token}")
+        self.page.wait_for_function(NOTEBOOK_READY, arg=path, timeout=120_000)
+
+    def screenshot(self, name: str, element=None, docs_name: str | None = None) -> Path:
+        """Save a screenshot in the test's artifacts; with ``COURSE_DOCS_SCREENSHOTS=1`` and a
+        ``docs_name``, also as docs/screenshots/<docs_name>.png (a picture of the README)."""
         self.artifacts.mkdir(parents=True, exist_ok=True)
         path = self.artifacts / f"{name}.png"
         (element or self.page).screenshot(path=str(path))
+        if docs_name and os.environ.get("COURSE_DOCS_SCREENSHOTS") == "1":
+            shutil.copy(path, DOCS_SCREENSHOTS / f"{docs_name}.png")
         return path
 
     def menu(self, menu: str, item: str) -> None:

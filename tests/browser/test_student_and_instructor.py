@@ -9,9 +9,13 @@
 * nbgrader's Validate button reports success on a completed notebook (one:
   the notebooks' grading itself is tested without a browser in
   test_nbgrader_pipeline.py; here it is the button and its dialog).
+* The same in Notebook 7 (the README promises both front ends), on a
+  ``jupyter notebook`` server of its own: a student finds the notebook in
+  ``/tree``, opens it at ``/notebooks/...``, runs it, drags its exploration's
+  slider, sees the figure redrawn, and clicks Validate.
 * An instructor opens formgrader from JupyterLab's Nbgrader menu and sees the assignments.
 
-All tests share one JupyterLab server and one browser (conftest.py).
+The JupyterLab tests share one JupyterLab server, all tests one browser (conftest.py).
 Screenshots go to test-artifacts/browser/ (and FAILED.png when a test fails).
 """
 
@@ -86,6 +90,79 @@ def stderr_of(cell) -> str:
                    if o.get("output_type") == "stream" and o.get("name") == "stderr")
 
 
+def first_exploration(lab, cells: list[dict]):
+    """The first live exploration with a slider (an interact box), found by its widget: the first
+    cell showing a widget view whose box holds a slider."""
+    explorations = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and widget_views(c)]
+    assert explorations, "no cell shows a live widget (is COURSE_STATIC_WIDGETS leaking into the server?)"
+    for index in explorations:
+        interact = lab.cell_element(index).wait_for_selector(".widget-interact")
+        if interact.query_selector(".widget-slider .noUi-handle") is not None:
+            interact.wait_for_selector(".widget-output img")
+            return interact
+    raise AssertionError(f"no exploration has a slider (cells {explorations})")
+
+
+def move_a_slider_and_see_the_figure_redrawn(lab, interact, by: str = "keyboard") -> None:
+    """Move the exploration's first slider a little (back, if it starts at its maximum), ``by`` the
+    keyboard (one arrow key on the focused handle) or the mouse (a short drag of the handle); the
+    figure must change, with no error."""
+    figure = interact.query_selector(".widget-output img")
+    handle = interact.query_selector(".widget-slider .noUi-handle")
+    readout = interact.query_selector(".widget-slider .widget-readout")
+    value_before, image_before = readout.inner_text(), figure.get_attribute("src")
+    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+    at_max = now is not None and top is not None and float(now) >= float(top)
+    if by == "keyboard":
+        handle.focus()
+        lab.page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+    else:
+        handle.scroll_into_view_if_needed()
+        box = handle.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        lab.page.mouse.move(x, y)
+        lab.page.mouse.down()
+        # One mouse move, so one new value and one redraw: intermediate values would redraw the
+        # figure for a value the slider has already left.
+        lab.page.mouse.move(x - 20 if at_max else x + 20, y, steps=1)
+        lab.page.mouse.up()
+    lab.page.wait_for_function(
+        """([interact, before]) => {
+          const image = interact.querySelector('.widget-output img');
+          return image !== null && image.getAttribute('src') !== before;
+        }""",
+        arg=[interact, image_before],
+        timeout=180_000,
+    )
+    lab.page.wait_for_function("() => window.jupyterapp.shell.currentWidget"
+                               ".sessionContext.session.kernel.status === 'idle'")
+    assert readout.inner_text() != value_before, "the slider's value did not change"
+    errors = interact.query_selector_all(
+        '.widget-output [data-mime-type="application/vnd.jupyter.stderr"]')
+    assert not errors, "the exploration printed an error: " + errors[0].inner_text()[:500]
+
+
+def validate_and_see_success(lab):
+    """Click nbgrader's Validate in the notebook's toolbar; its dialog must report success (returned)."""
+    lab.page.locator(".validate-button").click()
+    dialog = lab.page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=300_000)  # nbgrader runs the whole notebook in a new kernel first
+    text = dialog.inner_text()
+    assert "Success! Your notebook passes all the tests." in text, text[:3000]
+    return dialog
+
+
+def run_all_without_errors(lab) -> list[dict]:
+    """Run → Run All Cells on a completed notebook: every code cell runs, none fails; the cells."""
+    lab.run_all()
+    cells = lab.cells()
+    assert not any(error_outputs(c) for c in cells), describe_errors(cells)
+    code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    assert all(cells[i]["execution_count"] is not None for i in code), "Run All did not reach every cell"
+    assert_no_widget_errors(lab)
+    return cells
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_student_runs_the_release_fills_a_todo_and_sees_its_test_pass(lab, assignment):
     lab.open_notebook(f"release/{assignment}/{assignment}.ipynb")
@@ -135,48 +212,16 @@ def test_student_runs_the_release_fills_a_todo_and_sees_its_test_pass(lab, assig
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_completed_notebook_runs_and_its_widget_redraws_when_a_slider_moves(lab, assignment):
     lab.open_notebook(completed_notebook(lab.course, assignment, "completed"))
-    lab.run_all()
-    cells = lab.cells()
-    assert not any(error_outputs(c) for c in cells), describe_errors(cells)
-    code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"]
-    assert all(cells[i]["execution_count"] is not None for i in code), "Run All did not reach every cell"
-    assert_no_widget_errors(lab)
-
-    explorations = [i for i in code if widget_views(cells[i])]
-    assert explorations, "no cell shows a live widget (is COURSE_STATIC_WIDGETS leaking into the server?)"
-    cell = lab.cell_element(explorations[0])
-    interact = cell.wait_for_selector(".widget-interact")
-    figure = interact.wait_for_selector(".widget-output img")
-    handle = interact.query_selector(".widget-slider .noUi-handle")
-    assert handle is not None, "the exploration has no slider"
-    readout = interact.query_selector(".widget-slider .widget-readout")
-    value_before, image_before = readout.inner_text(), figure.get_attribute("src")
+    cells = run_all_without_errors(lab)
+    interact = first_exploration(lab, cells)
     lab.screenshot("1-widget-before", interact)
-
-    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
-    at_max = now is not None and top is not None and float(now) >= float(top)
-    handle.focus()
-    # One step of the first slider, as a keyboard user moves it (back, if it starts at its maximum).
-    lab.page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
-    lab.page.wait_for_function(
-        """([interact, before]) => {
-          const image = interact.querySelector('.widget-output img');
-          return image !== null && image.getAttribute('src') !== before;
-        }""",
-        arg=[interact, image_before],
-        timeout=180_000,
-    )
-    lab.page.wait_for_function("() => window.jupyterapp.shell.currentWidget"
-                               ".sessionContext.session.kernel.status === 'idle'")
-    assert readout.inner_text() != value_before, "the slider's value did not change"
-    errors = interact.query_selector_all(
-        '.widget-output [data-mime-type="application/vnd.jupyter.stderr"]')
-    assert not errors, "the exploration printed an error: " + errors[0].inner_text()[:500]
+    move_a_slider_and_see_the_figure_redrawn(lab, interact)
     lab.screenshot("2-widget-after", interact)
     interact.evaluate("node => node.scrollIntoView({block: 'center'})")
     lab.screenshot("3-jupyterlab")
     assert_no_widget_errors(lab)
     assert_no_frontend_errors(lab)
+    explorations = [i for i, c in enumerate(cells) if widget_views(c)]
     shown_twice = {i: len(widget_views(cells[i])) for i in explorations if len(widget_views(cells[i])) > 1}
     assert not shown_twice, (
         f"an exploration is shown twice (cell: views {shown_twice}): does course.widgets.explore "
@@ -186,14 +231,41 @@ def test_completed_notebook_runs_and_its_widget_redraws_when_a_slider_moves(lab,
 @pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
 def test_validate_button_reports_success_on_a_completed_notebook(lab, assignment):
     lab.open_notebook(completed_notebook(lab.course, assignment, "validate"))
-    lab.page.locator(".validate-button").click()
-    dialog = lab.page.locator(".jp-Dialog")
-    dialog.wait_for(timeout=300_000)  # nbgrader runs the whole notebook in a new kernel first
+    dialog = validate_and_see_success(lab)
     lab.screenshot("validate-dialog")
-    text = dialog.inner_text()
-    assert "Success! Your notebook passes all the tests." in text, text[:3000]
     dialog.get_by_role("button", name="Ok").click()
     assert_no_frontend_errors(lab)
+
+
+# Raised by Notebook 7's own front end (its notebook_core bundle: the shortcuts plugin reading the
+# settings schema of @jupyterlab/docmanager-extension:plugin) on every page, /tree and an empty
+# notebook alike; measured with notebook 7.6.5 and JupyterLab 4.6.6. Nothing of the course's.
+NOTEBOOK7_OWN_ERRORS = ("uncaught: Cannot read properties of undefined (reading 'schema')",
+                        "console.error: Cannot convert undefined or null to object")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS[:1])
+def test_notebook7_runs_a_notebook_redraws_its_exploration_and_validates(notebook7, assignment):
+    """Notebook 7's own pages (``jupyter notebook``): /tree, then /notebooks/<path>.
+
+    The slider is dragged with the mouse: in Notebook 7 an arrow key on a focused slider handle
+    moves the notebook's active cell instead (notebook 7.6.5), so a keyboard step tests nothing.
+    """
+    page = notebook7
+    page.open_notebook7(completed_notebook(page.course, assignment, "notebook7"))
+    page.screenshot("1-notebook7-opened")
+    cells = run_all_without_errors(page)
+    interact = first_exploration(page, cells)
+    move_a_slider_and_see_the_figure_redrawn(page, interact, by="mouse")
+    interact.evaluate("node => node.scrollIntoView({block: 'center'})")
+    page.screenshot("2-notebook7-exploration", docs_name="notebook7-exploration")
+
+    dialog = validate_and_see_success(page)
+    page.screenshot("3-notebook7-validate")
+    dialog.get_by_role("button", name="Ok").click()
+    assert_no_widget_errors(page)
+    page.frontend_errors[:] = [e for e in page.frontend_errors if e not in NOTEBOOK7_OWN_ERRORS]
+    assert_no_frontend_errors(page)
 
 
 @pytest.mark.skipif(not ASSIGNMENTS, reason="no release notebook yet")

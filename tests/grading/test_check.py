@@ -9,11 +9,13 @@ import sys
 import nbformat
 import pytest
 
+from grader.check import CheckError, check_notebook, installed_course_roots
 from grader.nbgrader_terms import copy_course
 from tests.course_copy import reference_submission, submission_with
 from tests.grading import corpus
 from tests.grading.conftest import CELL_TIMEOUT, course_env
-from tests.mutation import mutants
+from tests.mutation import RELATION_PHRASES, exact_relations, mutants
+from tests.notebooks import ROOT
 from tests.test_nbgrader_pipeline import _hidden_lines
 
 ASSIGNMENT = corpus.ASSIGNMENT
@@ -63,14 +65,15 @@ def test_a_wrong_answer_fails_exactly_its_test_without_showing_hidden_code(learn
 
 
 def test_the_message_says_what_kind_of_wrong(learner, template):
-    """course check shows the same diagnosis as the notebook: here, a sign flip."""
+    """course check shows the same diagnosis as the notebook: a mutant's exact relation (a factor)."""
     clone, work = learner
-    entry = next(e for e in mutants(ASSIGNMENT) if e.label.endswith(":AddLayer:confused_with_subtraction"))
-    notebook = work / "sign.ipynb"
+    label, relation = next(iter(exact_relations(ASSIGNMENT).items()))
+    entry = next(e for e in mutants(ASSIGNMENT) if e.label == label)
+    notebook = work / "relation.ipynb"
     nbformat.write(submission_with(template[0], ASSIGNMENT, entry.target, entry.source), str(notebook))
     result = course_check(notebook, clone, "--assignment", ASSIGNMENT)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "opposite sign" in result.stdout, result.stdout
+    assert RELATION_PHRASES[relation] in result.stdout, result.stdout
 
 
 def test_a_broken_notebook_is_a_clear_error_and_is_left_alone(learner):
@@ -92,3 +95,41 @@ def test_without_source_it_says_the_hidden_tests_are_missing(learner, artifacts)
     assert result.returncode == 2
     assert "hidden tests" in result.stderr and "source/" in result.stderr
     assert "Nothing was graded" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# A copy outside the repository: a learner who ran `make course` and copied a notebook to ~/work
+# ------------------------------------------------------------------------------------------------
+
+
+def test_this_checkout_is_the_course_this_command_was_installed_from():
+    assert ROOT.resolve() in installed_course_roots()
+
+
+def test_outside_the_repository_a_renamed_copy_is_checked_against_the_course_it_came_from(tmp_path):
+    """No --root, no --assignment, no course above the notebook or the current folder."""
+    work = tmp_path / "work"
+    work.mkdir()
+    notebook = work / "my attempt.ipynb"
+    shutil.copy(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", notebook)
+    result = course_check(notebook.name, work)
+    # the release notebook is unanswered: graded, with points lost (1), not "could not grade" (2)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{ASSIGNMENT}: 0/" in result.stdout, result.stdout
+
+
+def test_outside_any_course_and_any_course_install_it_asks_for_root(tmp_path, monkeypatch):
+    monkeypatch.setattr("grader.check.installed_course_roots", lambda: [])
+    monkeypatch.chdir(tmp_path)
+    notebook = tmp_path / f"{ASSIGNMENT}.ipynb"
+    shutil.copy(ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", notebook)
+    with pytest.raises(CheckError, match="cannot find the course.*--root"):
+        check_notebook(notebook)
+
+
+def test_a_notebook_of_no_assignment_is_named_as_such(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    notebook = tmp_path / "notes.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), str(notebook))
+    with pytest.raises(CheckError, match="cannot tell which assignment notes.ipynb is"):
+        check_notebook(notebook)

@@ -572,20 +572,20 @@ CORRECT_VARIANTS = {
 
 # Mutants whose answer is, by construction, a fixed multiple of the right one; their first failure
 # message must name the factor or the sign (course.testing's diagnosis).
+# A relation needs two entries with distinct non-zero right values: the mutants whose first failure
+# is the loss, a single number that any factor fits, are not listed (mse_loss's
+# no_division_by_batch_size, mean_over_all_elements and loss_without_the_half, cross_entropy_loss's
+# loss_summed_not_averaged and mean_over_all_elements); their messages give the loss's value and
+# relative error instead.
 EXACT_RELATIONS = {
     "mse_loss": {
-        "no_division_by_batch_size": "scale",  # loss N times the right one
-        "mean_over_all_elements": "scale",     # loss 1/K times
         "gradient_misses_one_over_n": "scale",  # dy N times
         "gradient_sign_flipped": "sign",
         "forgot_the_half_cancels": "scale",    # dy 2 times
-        "loss_without_the_half": "scale",      # loss 2 times
     },
     "cross_entropy_loss": {
         "gradient_misses_one_over_n": "scale",  # dp N times
-        "loss_summed_not_averaged": "scale",   # loss N times
         "gradient_sign_flipped": "sign",
-        "mean_over_all_elements": "scale",     # loss and dp 1/K times
     },
 }
 
