@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -285,3 +286,13 @@ def test_the_author_seals_literals_from_the_command_line():
         check_exact(1 / 3, third, "the factor")
     usage = subprocess.run([sys.executable, "-m", "course.derivations"], capture_output=True, text=True)
     assert usage.returncode == 2 and "usage" in usage.stderr
+
+
+def test_the_author_seals_values_of_the_reference_solution():
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "scripts" / "seal_answers.py"), "06_convolution",
+               "output_size(7, 3, 3, 0)", "{(0, 1): pixels_read(0, 1, 5, 5, 3, 3, 2, 1)}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=root)
+    size, read = (eval(line, {"Sealed": Sealed}) for line in done.stdout.strip().splitlines())  # noqa: S307
+    check_exact(2, size, "H'")
+    check_index_set({(p, q) for p in range(2) for q in range(1, 4)}, read[0, 1], "the pixels")
