@@ -38,7 +38,6 @@ __all__ = [
     "conv_taps",
     "output_shape",
     "whole_windows",
-    "layer_taps",
     "draw_matrix",
     "draw_backward_pattern",
 ]
@@ -165,53 +164,6 @@ def whole_windows(taps: list[Tap], kernel_shape: tuple[int, int]) -> np.ndarray:
     for t in taps:
         counts[t.i, t.j] += 1
     return counts == kernel_shape[0] * kernel_shape[1]
-
-
-def layer_taps(
-    input_shape: tuple[int, int],
-    kernel_shape: tuple[int, int],
-    stride: int = 1,
-    pad: int = 0,
-    mode: str = "cross_correlation",
-) -> list[Tap]:
-    """Every product of the course's ``conv2d_forward`` that reads a pixel of ``x``.
-
-    The layer keeps whole windows of the zero-padded input only; cross-correlation
-    is ``conv_taps`` with origin ``(0, 0)``, convolution with origin
-    ``(KH - 1, KW - 1)``. Products with a padding zero are left out.
-
-    Parameters
-    ----------
-    input_shape : (H, W)
-        Shape of the single-channel input ``x``, before padding.
-    kernel_shape : (KH, KW)
-    stride : int
-    pad : int
-        Rows/columns of zeros on every side.
-    mode : {"cross_correlation", "convolution"}
-
-    Returns
-    -------
-    taps : list of Tap
-        ``(p, q)`` in the coordinates of ``x`` (``0 <= p < H``), ``(a, b)`` the
-        entry of the kernel as passed to the layer (before any rotation).
-
-    Examples
-    --------
-    >>> sorted((t.i, t.a, t.p) for t in layer_taps((3, 1), (2, 1), stride=2, pad=1) if t.j == 0)
-    [(0, 1, 0), (1, 0, 1), (1, 1, 2)]
-    """
-    if pad < 0:
-        raise ValueError(f"pad must be at least 0, got {pad}")
-    (h, w), (kh, kw) = input_shape, kernel_shape
-    origin = (kh - 1, kw - 1) if mode == "convolution" else (0, 0)
-    taps = conv_taps((h + 2 * pad, w + 2 * pad), kernel_shape, stride, origin, mode)
-    whole = whole_windows(taps, kernel_shape)
-    return [
-        Tap(t.i, t.j, t.a, t.b, t.p - pad, t.q - pad)
-        for t in taps
-        if whole[t.i, t.j] and pad <= t.p < h + pad and pad <= t.q < w + pad
-    ]
 
 
 def draw_matrix(

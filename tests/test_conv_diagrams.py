@@ -12,7 +12,6 @@ from course.conv_diagrams import (  # noqa: E402
     conv_taps,
     draw_backward_pattern,
     kernel_offsets,
-    layer_taps,
     output_shape,
     whole_windows,
 )
@@ -115,19 +114,3 @@ def test_bad_arguments_are_refused():
         draw_backward_pattern(view="dw", step=4)
     with pytest.raises(ValueError, match="has 16 steps"):
         draw_backward_pattern(view="dx", step=16)
-
-
-@pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), (3, 0), (3, 2), (2, 3)])
-@pytest.mark.parametrize("mode", ["cross_correlation", "convolution"])
-def test_layer_taps_are_the_products_of_the_padded_strided_layer(stride, pad, mode):
-    rng = np.random.default_rng(stride + 10 * pad)
-    x, w = rng.standard_normal((7, 5)), rng.standard_normal((3, 2))
-    used = w[::-1, ::-1] if mode == "convolution" else w
-    expected = _valid_correlation(np.pad(x, pad), used, stride)
-    out = np.zeros_like(expected)
-    for t in layer_taps(x.shape, w.shape, stride, pad, mode):
-        out[t.i, t.j] += w[t.a, t.b] * x[t.p, t.q]
-    np.testing.assert_allclose(out, expected)
-    taps = layer_taps(x.shape, w.shape, stride, pad, mode)
-    assert all(0 <= t.p < 7 and 0 <= t.q < 5 for t in taps)
-    assert len(set(taps)) == len(taps)
