@@ -1,7 +1,7 @@
 """What the stages of ``course grade`` hand to one another, as typed, picklable dataclasses.
 
 The instructor's process plans the run and sends each worker an :class:`AssignmentBundle` (once per
-assignment, broadcast) and a :class:`Submission` (once per task); the worker sends back a
+assignment, broadcast) and a :class:`SubmissionFiles` (once per task); the worker sends back a
 :class:`TaskResult`, which the instructor's process completes when it records it in the gradebook. Dask
 pickles all of them: they hold only plain data (str, bytes, numbers, tuples, lists, dicts and these
 dataclasses), never an open file, a lock or a class from the course.
@@ -16,7 +16,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-__all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "Submission", "Flag", "ProbeReport",
+from grader.structure import AssignmentStructure
+
+__all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "SubmissionFiles", "Flag", "ProbeReport",
            "PHASES", "Status", "TaskResult"]
 
 
@@ -96,7 +98,7 @@ class AssignmentBundle:
     course_id : str
     config_text : str
         The course's ``nbgrader_config.py``.
-    structure : dict
+    structure : AssignmentStructure
         The assignment's cells as the gradebook knows them
         (:func:`grader.instructor.gradebook.export_structure`).
     template_db : bytes
@@ -112,7 +114,7 @@ class AssignmentBundle:
     assignment: str
     course_id: str
     config_text: str
-    structure: dict
+    structure: AssignmentStructure
     template_db: bytes
     source_files: dict[str, bytes]
     course_code: dict[str, list[str]]
@@ -120,7 +122,7 @@ class AssignmentBundle:
 
 
 @dataclass(frozen=True)
-class Submission:
+class SubmissionFiles:
     """One student's submitted folder of one assignment.
 
     Attributes

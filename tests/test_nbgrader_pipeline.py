@@ -15,7 +15,7 @@ import re
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.nbgrader_terms import split_hidden
+from grader.nbgrader_terms import hidden_lines
 from tests.course_copy import (
     blank_submission,
     make_course_copy,
@@ -27,7 +27,6 @@ from tests.course_copy import (
 from tests.mutation import RELATION_PHRASES, exact_relations, mutants, run_entry
 from tests.notebooks import (
     assignment_ids,
-    is_test_cell,
     notebook_parts,
     read_notebook,
     source_path,
@@ -113,21 +112,8 @@ def test_each_mistaken_student_loses_exactly_the_cells_the_harness_predicts(grad
 
 
 def _hidden_lines(assignment):
-    """Distinctive lines of the hidden-test regions that appear nowhere else in the notebook."""
-    hidden, visible = set(), set()
-    for cell in read_notebook(source_path(assignment)).cells:
-        if is_test_cell(cell):
-            shown, secret = split_hidden(cell.source)
-            hidden |= {line.strip() for line in secret.split("\n")}
-        else:
-            shown = cell.source
-        visible |= {line.strip() for line in shown.split("\n")}
-    # A hidden line that is part of a visible one (the same call without its comment, say) would be
-    # found in every feedback; only lines that the student never sees can tell a leak.
-    return {
-        line for line in hidden - visible
-        if len(line) >= 25 and not any(line in shown for shown in visible)
-    }
+    """The hidden-test lines that must reach no student (the rule of ``grader.nbgrader_terms``)."""
+    return hidden_lines(read_notebook(source_path(assignment)).cells)
 
 
 def _text_of_html(path):

@@ -3,7 +3,7 @@
 :func:`run_task` is what a Dask worker runs. It needs nothing from the
 course root: everything comes in its arguments (an
 :class:`~grader.messages.AssignmentBundle` and a
-:class:`~grader.messages.Submission`), so that it runs the same on a
+:class:`~grader.messages.SubmissionFiles`), so that it runs the same on a
 LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
@@ -31,7 +31,15 @@ import time
 import traceback
 from pathlib import Path
 
-from grader.messages import AssignmentBundle, Flag, ProbeReport, Status, Submission, TaskOptions, TaskResult
+from grader.messages import (
+    AssignmentBundle,
+    Flag,
+    ProbeReport,
+    Status,
+    SubmissionFiles,
+    TaskOptions,
+    TaskResult,
+)
 from grader.nbgrader_terms import nbgrader_environment
 from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, uid_slot
 from grader.worker import execute
@@ -128,14 +136,14 @@ def _crash_reason(log: str) -> str:
     return "nbgrader autograde failed"
 
 
-def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
+def run_task(bundle: AssignmentBundle, submission: SubmissionFiles) -> TaskResult:
     """Grade one submission in a scratch course (what a Dask task runs).
 
     Parameters
     ----------
     bundle : AssignmentBundle
         Shared by every task of the assignment.
-    submission : Submission
+    submission : SubmissionFiles
 
     Returns
     -------
@@ -194,7 +202,8 @@ def _read_phases(path: Path) -> dict[str, float]:
         return {}
 
 
-def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch: Path, result: TaskResult,
+def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scratch: Path,
+                      result: TaskResult,
                       identity: dict | None, stopwatch: _Stopwatch) -> None:
     assignment, student = bundle.assignment, submission.student
     options = bundle.options
@@ -238,7 +247,7 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
     result.log = log[-LOG_TAIL:]
     result.probe = _read_probe(probe_report)
     folder = course / "autograded" / student / assignment
-    for name in (n["name"] for n in bundle.structure["notebooks"]):
+    for name in bundle.structure.notebook_names:
         path = folder / f"{name}.ipynb"
         if path.is_file() and not path.is_symlink() and returncode == 0:
             if path.stat().st_size > MAX_NOTEBOOK_BYTES:

@@ -35,7 +35,7 @@ from nbgrader.api import Gradebook
 
 from tests.course_copy import nbgrader, reference_submission, submit
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_env, course_grade
+from tests.grading.conftest import clone_course, course_env, course_grade
 from tests.mutation import mutants
 from tests.notebooks import ROOT, is_solution_cell, nbgrader_meta
 from tests.postgres_server import create_database
@@ -68,7 +68,7 @@ def _with_mutant(assignment: str, cells: dict[str, str], index: int) -> dict[str
 
 @pytest.fixture(scope="module")
 def report_run(corpus_run, artifacts):
-    course = copy_course(corpus_run["course"], "report-class")
+    course = clone_course(corpus_run["course"], "report-class")
     shutil.copy(course / "report.json", course / "grading-corpus.json")
     lineage = {"reference": "reference", "ada": "ada", "copier-1": "ada", "copier-2": "ada", "bo": "bo",
                "slip-ref": "reference", "slip-bo": "bo"}
@@ -190,7 +190,7 @@ def test_flagged_and_not_graded_submissions_with_reasons(report_run):
 
 
 def test_report_reads_a_postgresql_gradebook(template, postgres):
-    course = copy_course(template[0], "report-postgres")
+    course = clone_course(template[0], "report-postgres")
     url = create_database(postgres, "report")
     nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
     for student in ("reference", "blank"):

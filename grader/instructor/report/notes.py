@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.instructor.report.models import GraderNote, Submission
+from grader.instructor.report.models import GradebookSubmission, GraderNote
 
 __all__ = ["read_grading_logs", "grader_notes", "slowest"]
 
@@ -43,7 +43,7 @@ def _reasons_from_log(row: dict) -> list[str]:
     return reasons
 
 
-def grader_notes(submissions: list[Submission], timeouts: dict[tuple[str, str], list[str]],
+def grader_notes(submissions: list[GradebookSubmission], timeouts: dict[tuple[str, str], list[str]],
                  logs: dict[tuple[str, str], dict], assignments: list[str]) -> list[GraderNote]:
     """Every submission not graded or flagged, with what is known of the reason; not graded first.
 
