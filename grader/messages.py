@@ -19,7 +19,7 @@ from enum import StrEnum
 from grader.structure import AssignmentStructure
 
 __all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "SubmissionFiles", "Flag", "ProbeReport",
-           "PHASES", "Status", "TaskResult"]
+           "PHASES", "Status", "CrashCause", "TaskResult"]
 
 
 @dataclass(frozen=True)
@@ -193,6 +193,48 @@ class Status(StrEnum):
     ERROR = "error"  # the grading machinery itself failed (or Dask lost the task)
 
 
+class CrashCause(StrEnum):
+    """Why a notebook was not executed, decided where it happened (never read back from a log).
+
+    The execution causes come from the exception :class:`grader.worker.execute.SandboxExecute` caught;
+    the others from the worker's own reading of the submitted files (:mod:`grader.worker.task`) and its
+    static flags.
+    """
+
+    KERNEL_DIED = "kernel-died"
+    KERNEL_UNRESPONSIVE = "kernel-unresponsive"
+    KERNEL_START_TIMEOUT = "kernel-start-timeout"
+    KERNEL_FAILED = "kernel-failed"
+    CELL_TIMEOUT = "cell-timeout"
+    NOT_JSON = "not-json"
+    NOT_A_NOTEBOOK = "not-a-notebook"
+    NOT_SUBMITTED = "not-submitted"
+    CELLS_UNMATCHED = "cells-unmatched"
+    TASK_TIMEOUT = "task-timeout"
+    NBGRADER_FAILED = "nbgrader-failed"
+
+    @property
+    def description(self) -> str:
+        """What the instructor reads."""
+        return _CAUSE_DESCRIPTIONS[self]
+
+
+_CAUSE_DESCRIPTIONS = {
+    CrashCause.KERNEL_DIED: "the kernel died",
+    CrashCause.KERNEL_UNRESPONSIVE: "the kernel became unresponsive",
+    CrashCause.KERNEL_START_TIMEOUT: "the kernel did not start in time",
+    CrashCause.KERNEL_FAILED: "the kernel failed",
+    CrashCause.CELL_TIMEOUT: "cell timeout",
+    CrashCause.NOT_JSON: "the notebook is not valid JSON",
+    CrashCause.NOT_A_NOTEBOOK: "the notebook is not a valid notebook",
+    CrashCause.NOT_SUBMITTED: "no notebook of the assignment was submitted",
+    CrashCause.CELLS_UNMATCHED: ("nbgrader cannot match the notebook's cells to the assignment's (cells "
+                                 "deleted, duplicated or stripped of their metadata: see the flags)"),
+    CrashCause.TASK_TIMEOUT: "grading took longer than the task timeout",
+    CrashCause.NBGRADER_FAILED: "nbgrader autograde failed",
+}
+
+
 @dataclass
 class TaskResult:
     """One submission's grading, from the worker's task and then from the recording.
@@ -206,6 +248,8 @@ class TaskResult:
     status : Status
     reason : str
         Why the submission was not graded (empty when it was).
+    cause : CrashCause or None
+        The typed cause behind ``reason``, when one is known.
     notebooks : dict of str to bytes
         Executed notebooks, by name (no ``.ipynb``).
     errors : dict of str to str
@@ -236,6 +280,7 @@ class TaskResult:
     assignment: str
     status: Status = Status.ERROR
     reason: str = ""
+    cause: CrashCause | None = None
     notebooks: dict[str, bytes] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from grader.instructor.flag_reasons import read_flag_reasons
 from grader.instructor.gradebook import read_structure
 from grader.instructor.report.autograded import digest_notebook
 from grader.instructor.report.failures import cell_failures
@@ -107,6 +108,8 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
             raise LookupError(f"no assignment of the gradebook matches {' '.join(patterns)}")
         structures = {a: read_structure(gb, a) for a in assignments}
         submissions = {a: read_submissions(gb, a, root) for a in assignments}
+        with gb.engine.connect() as connection:
+            stored_reasons = read_flag_reasons(connection, assignments)
     timings["gradebook"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -159,7 +162,7 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
         similar_pairs=pairs,
         similarity_threshold=options.threshold,
         similarity_note="; ".join(notes_on_similarity),
-        notes=grader_notes(all_submissions, timeouts, logs, assignments),
+        notes=grader_notes(all_submissions, timeouts, logs, stored_reasons, assignments),
         slowest=slowest(logs, assignments),
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         source=_safe_url(db_url),
