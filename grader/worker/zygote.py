@@ -183,10 +183,11 @@ def _child(request: dict) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.argv = ["nbgrader", *request["argv"]]
         from nbgrader.apps.nbgraderapp import main
 
         try:
-            main(argv=list(request["argv"]))
+            main()
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)

@@ -167,10 +167,12 @@ def test_the_report_names_stored_reasons_without_a_grading_log():
 #: Deliberate exceptions, as (file, the written name's dotted form): each says why.
 ALLOWED_FOREIGN_WRITES = {
     # the forked child of the zygote becomes a new nbgrader process: its standard streams are the new
-    # descriptors (sys.stdin/stdout/stderr are the interpreter's documented places for them)
+    # descriptors and its argv the request's (the interpreter's documented places for both; nbgrader and
+    # the course's configuration read them as a fresh process's)
     ("grader/worker/zygote.py", "sys.stdin"),
     ("grader/worker/zygote.py", "sys.stdout"),
     ("grader/worker/zygote.py", "sys.stderr"),
+    ("grader/worker/zygote.py", "sys.argv"),
     # the recorder runs nbgrader's own converter a second time; these two share one engine and one
     # compiled schema with it, for the time of a batch, and put nbgrader's names back after. They go
     # with that second run of the converter (issue 23 item 2 replaces it with a bulk merge).
