@@ -15,7 +15,7 @@ import re
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.nbgrader_terms import hidden_lines
+from grader.nbgrader_terms import error_line, hidden_lines
 from tests.course_copy import (
     blank_submission,
     make_course_copy,
@@ -53,11 +53,16 @@ def student_id(entry) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"mistake-{entry.assignment[:2]}-{entry.target}-{entry.name}".lower())
 
 
+#: (student, assignment) -> the message the harness got from the first test cell the mistake fails
+first_messages: dict[tuple[str, str], str] = {}
+
+
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     course = make_course_copy(tmp_path_factory.mktemp("nbgrader") / "course", ASSIGNMENTS)
     nbgrader(course, "generate_assignment", "*", "--force")
     expected_failures = {}  # (student, assignment) -> set of grade ids that must score 0
+    first_messages.clear()  # (student, assignment) -> the harness's message of the first failing cell
     for assignment in ASSIGNMENTS:
         submit(course, "reference", assignment, reference_submission(course, assignment))
         submit(course, "blank", assignment, blank_submission(course, assignment))
@@ -68,6 +73,7 @@ def graded_course(tmp_path_factory):
                    submission_with(course, assignment, entry.target, entry.source))
             outcome = run_entry(entry, parts, stop_at_first_failure=False)
             expected_failures[(student, assignment)] = set(outcome.failures)
+            first_messages[(student, assignment)] = outcome.first_message
     nbgrader(course, "autograde", "*", "--force")
     nbgrader(course, "generate_feedback", "*", "--force")
     nbgrader(course, "export")
@@ -138,10 +144,15 @@ def test_feedback_shows_no_hidden_test(graded_course, assignment):
 
 
 def test_feedback_tells_a_mistaken_student_what_failed(graded_course):
+    """The feedback shows the message of the first test the mistake fails, whole, as the harness got it
+    (masked the same way when it quotes a hidden line)."""
     course, expected_failures = graded_course
     for (student, assignment) in expected_failures:
         text = _text_of_html(course / "feedback" / student / assignment / f"{assignment}.html")
-        assert "Error" in text, f"feedback of {student} shows no failure message"
+        ename, _, evalue = first_messages[(student, assignment)].partition(": ")
+        message = error_line({"ename": ename, "evalue": evalue}, _hidden_lines(assignment))
+        assert len(message) > len(ename) + 2, f"{student}: the harness saw no message"
+        assert message in " ".join(text.split()), f"feedback of {student} does not say {message!r}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
