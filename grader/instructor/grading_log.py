@@ -21,29 +21,10 @@ LOG_TAIL = 1500
 class GradingLogRow:
     """One submission's line of the grading log: a :class:`~grader.messages.TaskResult` without notebooks.
 
-    Attributes
-    ----------
-    student, assignment : str
-    status : Status
-    reason : str
-        Why the submission was not graded (empty when it was).
-    cause : CrashCause or None
-        The typed cause of a crash, where it was known (None when graded or unknown).
-    score, max_score : float or None
-    cells : dict of str to float or None
-        Score per ``notebook/grade_id``.
-    flags : tuple of Flag
-    probe : ProbeReport
-    worker : str
-    recorded : bool
-    record_error : str
-    started, finished, seconds : float
-    phases : dict of str to float
-    graded, flagged : bool
-    cell_timeouts : tuple of str
-        Grade ids of the cells that hit the per-cell timeout.
-    log_tail : str
-        The last :data:`LOG_TAIL` characters of nbgrader's output.
+    The fields of :class:`~grader.messages.TaskResult` keep their names and meanings (``notebooks``,
+    ``errors`` and ``log`` are left out), with these besides: ``seconds``, ``graded`` and ``flagged``
+    (the result's properties), ``cell_timeouts`` (grade ids of the cells that hit the per-cell timeout)
+    and ``log_tail`` (the last :data:`LOG_TAIL` characters of nbgrader's output).
     """
 
     student: str

@@ -26,6 +26,7 @@ from grader.nbgrader_terms import HIDDEN_MESSAGE, MAX_MESSAGE, cell_error_line, 
 from grader.sandbox import launcher
 from grader.sandbox.spec import LaunchSpec, SandboxSpec, TaskSettings
 from grader.structure import AssignmentStructure, GradedCell, NotebookStructure, SourceCell
+from grader.worker.flags import _assignment_targets, _root_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -237,28 +238,13 @@ def _foreign_writes(path: Path) -> list[str]:
     foreign = modules | _module_aliases(tree, modules)
     writes = []
     for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, ast.Delete):
-            targets = node.targets
-        for target in targets:
-            for part in ast.walk(target):
-                if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)):
-                    root = part
-                    while isinstance(root, (ast.Attribute, ast.Subscript)):
-                        root = root.value
-                    if isinstance(root, ast.Name) and root.id in foreign:
-                        writes.append(ast.unparse(part))
+        for part in _assignment_targets(node):  # the flags' own reading of what a statement writes
+            if isinstance(part, ast.Attribute) and isinstance(part.ctx, (ast.Store, ast.Del)) and (
+                    _root_name(part) in foreign):
+                writes.append(ast.unparse(part))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in (
-                "setattr", "delattr") and node.args:
-            root = node.args[0]
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in foreign:
-                writes.append(f"{node.func.id}({ast.unparse(node.args[0])}, ...)")
+                "setattr", "delattr") and node.args and _root_name(node.args[0]) in foreign:
+            writes.append(f"{node.func.id}({ast.unparse(node.args[0])}, ...)")
     return [write for write in writes if (relative, write) not in ALLOWED_FOREIGN_WRITES]
 
 
