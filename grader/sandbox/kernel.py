@@ -235,29 +235,29 @@ class SandboxKernelManager(AsyncKernelManager):
 
     @default("transport")
     def _transport_default(self):
-        return "ipc" if self.sandbox else "tcp"
+        return "ipc" if self.sandbox is not None else "tcp"
 
     @default("ip")
     def _ip_default(self):
-        if self.sandbox:
+        if self.sandbox is not None:
             return os.path.join(self.sandbox.ipc_dir, "kernel")
         return "127.0.0.1"
 
     @default("connection_file")
     def _connection_file_default(self):
-        if self.sandbox:
+        if self.sandbox is not None:
             return os.path.join(self.sandbox.ipc_dir, "kernel.json")
         return ""  # jupyter_client's own default: it picks a file when it writes one
 
     def format_kernel_cmd(self, extra_arguments=None):
         extra = list(extra_arguments or [])
         exec_lines = [SNAPSHOT_CODE] if self.probe else []
-        if self.sandbox:
+        if self.sandbox is not None:
             exec_lines.append(START_KERNEL_THREADS)
         if exec_lines:
             extra.append(f"--IPKernelApp.exec_lines={json.dumps(exec_lines)}")
         cmd = super().format_kernel_cmd(extra)
-        if not self.sandbox:
+        if self.sandbox is None:
             return cmd
         spec = self.sandbox
         cwd = os.path.realpath(self._launch_args.get("cwd") or os.getcwd())

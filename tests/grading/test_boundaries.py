@@ -268,3 +268,27 @@ def test_the_foreign_write_check_finds_what_it_must():
             ["np.allclose", "setattr(preprocessors, ...)", "module.Gradebook", "m.y"])
     finally:
         sample.unlink()
+
+
+def test_crash_causes_come_from_what_happened_not_from_the_log():
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbgrader.preprocessors.execute import UnresponsiveKernelError
+
+    from grader.worker.execute import crash_cause
+    from grader.worker.task import cause_before_execution
+
+    assert crash_cause(DeadKernelError("gone"), kernel_ready=True) is CrashCause.KERNEL_DIED
+    assert crash_cause(UnresponsiveKernelError(), kernel_ready=True) is CrashCause.KERNEL_UNRESPONSIVE
+    assert crash_cause(CellTimeoutError("slow"), kernel_ready=True) is CrashCause.CELL_TIMEOUT
+    assert crash_cause(TimeoutError(), kernel_ready=False) is CrashCause.KERNEL_START_TIMEOUT
+    # a KeyError raised while running is the kernel's failure, not "cells deleted"
+    assert crash_cause(KeyError("cells"), kernel_ready=True) is CrashCause.KERNEL_FAILED
+    notebook = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])).encode()
+    assert cause_before_execution(b"", []) is CrashCause.NOT_JSON
+    assert cause_before_execution(b"\xff{", []) is CrashCause.NOT_JSON
+    assert cause_before_execution(b'{"cells": 3, "nbformat": 4}', []) is CrashCause.NOT_A_NOTEBOOK
+    assert cause_before_execution(notebook, [Flag("grade-cell-deleted", "hw", "test_a")]) is (
+        CrashCause.CELLS_UNMATCHED)
+    assert cause_before_execution(notebook, [Flag("dynamic-code")]) is CrashCause.NBGRADER_FAILED
+    assert all(cause.description for cause in CrashCause)
