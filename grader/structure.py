@@ -4,7 +4,8 @@
 :func:`grader.instructor.gradebook.read_structure` reads them into an :class:`AssignmentStructure`,
 which the bundle carries to the workers (the static flags and the scratch gradebook's template read
 it there) and which the class report reads for its cell order, given code and hidden lines. It holds
-plain data only (str, float, bool, tuples, a datetime), so Dask pickles it.
+plain data only (str, float, bool, tuples, a datetime), so Dask pickles it; what is derived from it is
+computed once per instance (the report asks for it once per notebook of every submission).
 """
 
 from __future__ import annotations
@@ -86,12 +87,12 @@ class AssignmentStructure:
     def notebook_names(self) -> list[str]:
         return [notebook.name for notebook in self.notebooks]
 
-    @property
+    @cached_property
     def max_scores(self) -> dict[str, float]:
         """Grade id -> max score of every grade cell, in notebook order."""
         return {cell.name: cell.max_score for notebook in self.notebooks for cell in notebook.grade_cells}
 
-    @property
+    @cached_property
     def given_code(self) -> dict[tuple[str, str], str]:
         """``(notebook, solution cell id)`` -> the code every student was given in that cell."""
         return {(notebook.name, cell.name): cell.source or ""
