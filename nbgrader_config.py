@@ -47,10 +47,11 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # Feedback never shows hidden tests: neither their code nor a traceback that
-# quotes it.
+# quotes it. ShortenTestTracebacks reads the hidden lines it masks from the
+# test cells, so it runs before ClearHiddenTests removes them.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     CSSHTMLHeaderPreprocessor,
-    ClearHiddenTests,
     ShortenTestTracebacks,
+    ClearHiddenTests,
 ]

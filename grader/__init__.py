@@ -9,9 +9,12 @@ Layout, in the order a grading run goes through it:
 cli
     The ``course`` command (``course grade``, ``course check``); ``python -m grader`` is the same.
 messages
-    The typed messages between the stages (bundle, submission, options, result).
+    The typed messages between the stages (bundle, submission files, options, result, crash cause).
+structure
+    ``AssignmentStructure``: an assignment as the gradebook knows it (bundle, flags, template, report).
 nbgrader_terms
-    nbgrader's vocabulary: cell roles, hidden-test delimiters, the environment nbgrader needs.
+    nbgrader's vocabulary: cell roles, hidden-test delimiters, ``error_line`` (what a failed cell
+    shows), the environment nbgrader needs.
 instructor
     In the instructor's process: plan the run, drive the engine, record results, summarise.
 worker

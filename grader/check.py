@@ -20,8 +20,9 @@ course's ``nbgrader_config.py`` and ``source/<assignment>/``) it runs
 same hidden tests, the same per-cell timeout as the instructor's grading,
 but no sandbox (it is the learner's own code, on their own machine). Then it
 prints, for each graded cell, the points and, for a failed one, the error's
-one-line message. It never prints test code: a message that quotes a line
-of a hidden test is replaced by "a hidden test failed". The learner's file
+whole message (:func:`grader.nbgrader_terms.error_line`, the rule feedback
+and the class report follow too). It never prints test code: a message that
+quotes a line of a hidden test is replaced by "a hidden test failed". The learner's file
 is only read, never changed, and the throwaway course is deleted.
 
 Exit status: 0 full marks, 1 some points lost, 2 nothing graded (bad
@@ -39,7 +40,8 @@ from pathlib import Path
 import nbformat
 
 from grader.nbgrader_terms import (
-    copy_course,
+    cell_error_line,
+    copy_source_course,
     grade_id,
     hidden_lines,
     is_grade,
@@ -91,17 +93,6 @@ def _assignment_by_cells(notebook: Path, root: Path) -> str | None:
     if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
     return ranked[0][0]
-
-
-def _message(cell, hidden: set[str]) -> str:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip().rstrip(":")
-            if any(line in text for line in hidden):
-                return f"{output.get('ename', 'Error')}: a hidden test failed"
-            text = " ".join(text.split())
-            return text if len(text) <= 300 else text[:297] + "..."
-    return ""
 
 
 def _resolve(notebook: Path, assignment: str | None, root: Path | None) -> tuple[Path, str, Path]:
@@ -162,7 +153,7 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
     source_nb = nbformat.read(str(source / f"{assignment}.ipynb"), as_version=4)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         course = Path(tmp)
-        copy_course(root, course, [assignment])
+        copy_source_course(root, course, [assignment])
         _nbgrader(course, "generate_assignment", assignment, "--force")
         folder = course / "submitted" / STUDENT / assignment
         folder.mkdir(parents=True)
@@ -179,15 +170,14 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
             submission = gb.find_submission(assignment, STUDENT)
             grades = {g.name: (g.score, g.max_score) for nb in submission.notebooks for g in nb.grades}
             score, max_score = submission.score, submission.max_score
-    # lines this short ("pass", "x = 1") would hide ordinary messages; a hidden test's line is longer
-    hidden = hidden_lines(source_nb.cells, min_length=8)
+    hidden = hidden_lines(source_nb.cells)
     cells = []
     for cell in executed.cells:
         cell_id = grade_id(cell)
         if cell_id in grades and is_grade(cell):
             got, most = grades[cell_id]
             cells.append({"name": cell_id, "score": got, "max_score": most,
-                          "message": _message(cell, hidden) if got < most else ""})
+                          "message": (cell_error_line(cell, hidden) or "") if got < most else ""})
     return {"assignment": assignment, "score": score, "max_score": max_score, "cells": cells}
 
 

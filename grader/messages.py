@@ -1,7 +1,7 @@
 """What the stages of ``course grade`` hand to one another, as typed, picklable dataclasses.
 
 The instructor's process plans the run and sends each worker an :class:`AssignmentBundle` (once per
-assignment, broadcast) and a :class:`Submission` (once per task); the worker sends back a
+assignment, broadcast) and a :class:`SubmissionFiles` (once per task); the worker sends back a
 :class:`TaskResult`, which the instructor's process completes when it records it in the gradebook. Dask
 pickles all of them: they hold only plain data (str, bytes, numbers, tuples, lists, dicts and these
 dataclasses), never an open file, a lock or a class from the course.
@@ -16,8 +16,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-__all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "Submission", "Flag", "ProbeReport",
-           "PHASES", "Status", "TaskResult"]
+from grader.structure import AssignmentStructure
+
+__all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "SubmissionFiles", "Flag", "ProbeReport",
+           "PHASES", "Status", "CrashCause", "TaskResult"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class AssignmentBundle:
     course_id : str
     config_text : str
         The course's ``nbgrader_config.py``.
-    structure : dict
+    structure : AssignmentStructure
         The assignment's cells as the gradebook knows them
         (:func:`grader.instructor.gradebook.export_structure`).
     template_db : bytes
@@ -109,7 +111,7 @@ class AssignmentBundle:
     assignment: str
     course_id: str
     config_text: str
-    structure: dict
+    structure: AssignmentStructure
     template_db: bytes
     source_files: dict[str, bytes]
     course_code: dict[str, list[str]]
@@ -117,7 +119,7 @@ class AssignmentBundle:
 
 
 @dataclass(frozen=True)
-class Submission:
+class SubmissionFiles:
     """One student's submitted folder of one assignment.
 
     Attributes
@@ -188,6 +190,48 @@ class Status(StrEnum):
     ERROR = "error"  # the grading machinery itself failed (or Dask lost the task)
 
 
+class CrashCause(StrEnum):
+    """Why a notebook was not executed, decided where it happened (never read back from a log).
+
+    The execution causes come from the exception :class:`grader.worker.execute.SandboxExecute` caught;
+    the others from the worker's own reading of the submitted files (:mod:`grader.worker.task`) and its
+    static flags.
+    """
+
+    KERNEL_DIED = "kernel-died"
+    KERNEL_UNRESPONSIVE = "kernel-unresponsive"
+    KERNEL_START_TIMEOUT = "kernel-start-timeout"
+    KERNEL_FAILED = "kernel-failed"
+    CELL_TIMEOUT = "cell-timeout"
+    NOT_JSON = "not-json"
+    NOT_A_NOTEBOOK = "not-a-notebook"
+    NOT_SUBMITTED = "not-submitted"
+    CELLS_UNMATCHED = "cells-unmatched"
+    TASK_TIMEOUT = "task-timeout"
+    NBGRADER_FAILED = "nbgrader-failed"
+
+    @property
+    def description(self) -> str:
+        """What the instructor reads."""
+        return _CAUSE_DESCRIPTIONS[self]
+
+
+_CAUSE_DESCRIPTIONS = {
+    CrashCause.KERNEL_DIED: "the kernel died",
+    CrashCause.KERNEL_UNRESPONSIVE: "the kernel became unresponsive",
+    CrashCause.KERNEL_START_TIMEOUT: "the kernel did not start in time",
+    CrashCause.KERNEL_FAILED: "the kernel failed",
+    CrashCause.CELL_TIMEOUT: "cell timeout",
+    CrashCause.NOT_JSON: "the notebook is not valid JSON",
+    CrashCause.NOT_A_NOTEBOOK: "the notebook is not a valid notebook",
+    CrashCause.NOT_SUBMITTED: "no notebook of the assignment was submitted",
+    CrashCause.CELLS_UNMATCHED: ("nbgrader cannot match the notebook's cells to the assignment's (cells "
+                                 "deleted, duplicated or stripped of their metadata: see the flags)"),
+    CrashCause.TASK_TIMEOUT: "grading took longer than the task timeout",
+    CrashCause.NBGRADER_FAILED: "nbgrader autograde failed",
+}
+
+
 @dataclass
 class TaskResult:
     """One submission's grading, from the worker's task and then from the recording.
@@ -201,6 +245,8 @@ class TaskResult:
     status : Status
     reason : str
         Why the submission was not graded (empty when it was).
+    cause : CrashCause or None
+        The typed cause behind ``reason``, when one is known.
     notebooks : dict of str to bytes
         Executed notebooks, by name (no ``.ipynb``).
     errors : dict of str to str
@@ -231,6 +277,7 @@ class TaskResult:
     assignment: str
     status: Status = Status.ERROR
     reason: str = ""
+    cause: CrashCause | None = None
     notebooks: dict[str, bytes] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)

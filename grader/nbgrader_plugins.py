@@ -8,10 +8,12 @@
   tests check for warnings where warnings matter (``checked_call``), so
   stderr text is moved to stdout, where it is still shown but does not cost
   points. Errors (failed assertions, exceptions) still score zero.
-* :class:`ShortenTestTracebacks` runs when feedback is generated. A
-  traceback quotes the lines of the test cell around the failure, which
-  would show hidden test code to the student; only the exception's name
-  and message are kept in test cells.
+* :class:`ShortenTestTracebacks` runs when feedback is generated, before
+  ``ClearHiddenTests``. A traceback quotes the lines of the test cell around
+  the failure, which would show hidden test code to the student; only the
+  error's message is kept in test cells (:func:`grader.nbgrader_terms.error_line`,
+  the rule ``course check`` and the class report follow too: whole, on one
+  line, masked when it quotes a hidden test's line).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from grader.nbgrader_terms import is_test_cell
+from grader.nbgrader_terms import error_line, hidden_lines, is_test_cell
 
 __all__ = ["StderrToStdout", "ShortenTestTracebacks"]
 
@@ -40,13 +42,21 @@ class StderrToStdout(Preprocessor):
 
 
 class ShortenTestTracebacks(Preprocessor):
-    """Replace the traceback of a failed test cell by ``Name: message``."""
+    """Replace the traceback of a failed test cell by its :func:`~grader.nbgrader_terms.error_line`.
+
+    The hidden lines are read from the notebook's own test cells, so it must run while they still hold
+    their hidden regions (before ``ClearHiddenTests``).
+    """
 
     enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._hidden = hidden_lines(nb.cells)
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if is_test_cell(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                    output["traceback"] = [error_line(output, self._hidden)]
         return cell, resources

@@ -8,6 +8,9 @@ they cannot disagree with nbgrader or with one another:
 * the ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS`` delimiters, with the rule of nbgrader's
   ``ClearHiddenTests`` (a line that holds the delimiter and nothing else, any number of ``#``), and the
   split of a test cell into the part a student sees and the hidden part;
+* what a failed test cell may show: :func:`error_line`, the one rule by which feedback, ``course check``
+  and the class report turn an error output into a message (whole, on one line, with a message that
+  quotes a hidden test's line masked, see :func:`hidden_lines`);
 * the environment an ``nbgrader`` command needs: this interpreter's ``bin/`` first on ``PATH``, because
   nbgrader starts ``alembic`` by name when it creates a gradebook.
 
@@ -43,10 +46,15 @@ __all__ = [
     "split_solution",
     "visible_part",
     "hidden_lines",
+    "MIN_HIDDEN_LINE",
+    "MAX_MESSAGE",
+    "HIDDEN_MESSAGE",
+    "error_line",
+    "cell_error_line",
     "without_solution_delimiters",
     "nbgrader_environment",
     "nbgrader_command",
-    "copy_course",
+    "copy_source_course",
 ]
 
 # nbgrader's ClearHiddenTests and ClearSolutions match a delimiter as the whole line, after any number of
@@ -147,16 +155,59 @@ def visible_part(source: str) -> str:
     return split_hidden(source)[0]
 
 
-def hidden_lines(cells, min_length: int = 1) -> set[str]:
-    """The stripped lines inside every hidden region of ``cells``, at least ``min_length`` long."""
-    found = set()
+#: A hidden line shorter than this ("pass", "x = 1") would mask ordinary messages and gives no test away.
+MIN_HIDDEN_LINE = 12
+#: The longest message shown: every message of the course is far shorter, so none is cut; a longer one
+#: (student code may raise anything) is cut here, with the count of what was left out.
+MAX_MESSAGE = 4000
+#: What stands after ``ename:`` when the message quotes a hidden test's line.
+HIDDEN_MESSAGE = "a hidden test failed (its message quotes test code, not shown)"
+
+
+def _source_of(cell: Mapping) -> str:
+    source = cell.get("source", "") if isinstance(cell, Mapping) else ""
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def hidden_lines(cells) -> frozenset[str]:
+    """The lines of ``cells``' hidden-test regions that would give a hidden test away.
+
+    A line counts when, stripped, it is at least :data:`MIN_HIDDEN_LINE` characters long and is not
+    part of any line shown outside the hidden regions of ``cells`` (a line the student sees anyway,
+    such as the same call without its comment, gives nothing away).
+    """
+    hidden, visible = set(), set()
     for cell in cells:
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        for line in split_hidden(source)[1].split("\n"):
-            if len(line.strip()) >= max(min_length, 1):
-                found.add(line.strip())
-    return found
+        shown, secret = split_hidden(_source_of(cell))
+        hidden |= {line.strip() for line in secret.split("\n")}
+        visible |= {line.strip() for line in shown.split("\n") if line.strip()}
+    return frozenset(line for line in hidden - visible
+                     if len(line) >= MIN_HIDDEN_LINE and not any(line in shown for shown in visible))
+
+
+def error_line(output: Mapping, hidden: frozenset[str] | set[str] = frozenset()) -> str:
+    """What a failed cell shows of its error ``output``: ``ename: evalue``, whole, on one line.
+
+    Runs of whitespace become one space; a message that quotes a line of ``hidden``
+    (:func:`hidden_lines`) becomes ``ename: HIDDEN_MESSAGE``; a message longer than
+    :data:`MAX_MESSAGE` is cut there, saying how much was left out. Feedback, ``course check`` and the
+    report all use this function.
+    """
+    ename = str(output.get("ename") or "Error")
+    text = " ".join(f"{ename}: {output.get('evalue') or ''}".split()).rstrip(":")
+    if any(line in text for line in hidden):
+        return f"{ename}: {HIDDEN_MESSAGE}"
+    if len(text) > MAX_MESSAGE:
+        return f"{text[:MAX_MESSAGE]}... ({len(text) - MAX_MESSAGE} more characters not shown)"
+    return text
+
+
+def cell_error_line(cell: Mapping, hidden: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """:func:`error_line` of the cell's first error output, or None when it has none."""
+    for output in cell.get("outputs", []) or []:
+        if isinstance(output, Mapping) and output.get("output_type") == "error":
+            return error_line(output, hidden)
+    return None
 
 
 def without_solution_delimiters(source: str) -> str:
@@ -187,7 +238,7 @@ def nbgrader_command(*args: str) -> list[str]:
     return [sys.executable, "-m", nbgrader_main.__name__, *args]
 
 
-def copy_course(root: Path, destination: Path, assignments) -> Path:
+def copy_source_course(root: Path, destination: Path, assignments) -> Path:
     """A throwaway course for nbgrader: ``root``'s ``nbgrader_config.py`` and ``source/<assignment>/``.
 
     nbgrader writes everything else (``release/``, ``gradebook.db``, ``submitted/``...) inside

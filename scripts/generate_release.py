@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the grader package of this checkout, installed or not
 
-from grader.nbgrader_terms import copy_course, nbgrader_command, nbgrader_environment  # noqa: E402
+from grader.nbgrader_terms import copy_source_course, nbgrader_command, nbgrader_environment  # noqa: E402
 
 
 def all_assignments() -> list[str]:
@@ -32,7 +32,7 @@ def all_assignments() -> list[str]:
 def generate(assignments: list[str], out_root: Path) -> None:
     """Generate the release of ``assignments`` into ``out_root / "release"``."""
     with tempfile.TemporaryDirectory(prefix="course-release-") as scratch:
-        scratch_root = copy_course(ROOT, Path(scratch), assignments)
+        scratch_root = copy_source_course(ROOT, Path(scratch), assignments)
         for assignment in assignments:
             result = subprocess.run(
                 nbgrader_command("generate_assignment", assignment, "--force"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.nbgrader_terms import copy_course, nbgrader_environment
+from grader.nbgrader_terms import copy_source_course, nbgrader_environment
 from tests.notebooks import (
     ROOT,
     is_solution_cell,
@@ -42,7 +42,7 @@ def nbgrader(course: Path, *args: str, timeout: float = 1800) -> subprocess.Comp
 
 
 def make_course_copy(destination: Path, assignments: list[str]) -> Path:
-    return copy_course(ROOT, destination, assignments)
+    return copy_source_course(ROOT, destination, assignments)
 
 
 def reference_submission(course: Path, assignment: str):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import html
+import json
 import re
 
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.nbgrader_terms import split_hidden
+from grader.nbgrader_terms import cell_error_line, grade_id, hidden_lines, is_test_cell
 from tests.course_copy import (
     blank_submission,
     make_course_copy,
@@ -27,7 +28,6 @@ from tests.course_copy import (
 from tests.mutation import RELATION_PHRASES, exact_relations, mutants, run_entry
 from tests.notebooks import (
     assignment_ids,
-    is_test_cell,
     notebook_parts,
     read_notebook,
     source_path,
@@ -54,11 +54,16 @@ def student_id(entry) -> str:
     return re.sub(r"[^a-z0-9]+", "-", f"mistake-{entry.assignment[:2]}-{entry.target}-{entry.name}".lower())
 
 
+#: (student, assignment) -> the message the harness got from the first test cell the mistake fails
+first_messages: dict[tuple[str, str], str] = {}
+
+
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     course = make_course_copy(tmp_path_factory.mktemp("nbgrader") / "course", ASSIGNMENTS)
     nbgrader(course, "generate_assignment", "*", "--force")
     expected_failures = {}  # (student, assignment) -> set of grade ids that must score 0
+    first_messages.clear()  # (student, assignment) -> the harness's message of the first failing cell
     for assignment in ASSIGNMENTS:
         submit(course, "reference", assignment, reference_submission(course, assignment))
         submit(course, "blank", assignment, blank_submission(course, assignment))
@@ -69,6 +74,7 @@ def graded_course(tmp_path_factory):
                    submission_with(course, assignment, entry.target, entry.source))
             outcome = run_entry(entry, parts, stop_at_first_failure=False)
             expected_failures[(student, assignment)] = set(outcome.failures)
+            first_messages[(student, assignment)] = outcome.first_message
     nbgrader(course, "autograde", "*", "--force")
     nbgrader(course, "generate_feedback", "*", "--force")
     nbgrader(course, "export")
@@ -113,21 +119,8 @@ def test_each_mistaken_student_loses_exactly_the_cells_the_harness_predicts(grad
 
 
 def _hidden_lines(assignment):
-    """Distinctive lines of the hidden-test regions that appear nowhere else in the notebook."""
-    hidden, visible = set(), set()
-    for cell in read_notebook(source_path(assignment)).cells:
-        if is_test_cell(cell):
-            shown, secret = split_hidden(cell.source)
-            hidden |= {line.strip() for line in secret.split("\n")}
-        else:
-            shown = cell.source
-        visible |= {line.strip() for line in shown.split("\n")}
-    # A hidden line that is part of a visible one (the same call without its comment, say) would be
-    # found in every feedback; only lines that the student never sees can tell a leak.
-    return {
-        line for line in hidden - visible
-        if len(line) >= 25 and not any(line in shown for shown in visible)
-    }
+    """The hidden-test lines that must reach no student (the rule of ``grader.nbgrader_terms``)."""
+    return hidden_lines(read_notebook(source_path(assignment)).cells)
 
 
 def _text_of_html(path):
@@ -146,16 +139,31 @@ def test_feedback_shows_no_hidden_test(graded_course, assignment):
     )
     for student in students:
         text = _text_of_html(course / "feedback" / student / assignment / f"{assignment}.html")
-        leaked = [line for line in hidden if line in text]
+        # a line the student wrote in their own submission is theirs, not a leak
+        own = (course / "submitted" / student / assignment / f"{assignment}.ipynb").read_text()
+        leaked = [line for line in hidden if line in text and json.dumps(line)[1:-1] not in own]
         assert not leaked, f"feedback of {student} shows hidden test lines: {leaked[:3]}"
         assert "HIDDEN TESTS" not in text
 
 
 def test_feedback_tells_a_mistaken_student_what_failed(graded_course):
+    """The feedback shows, whole, the message of every test cell the mistake fails, as nbgrader's executed
+    notebook holds it; the first one says what the harness saw (up to details only a kernel knows, such
+    as the line of a warning)."""
     course, expected_failures = graded_course
-    for (student, assignment) in expected_failures:
-        text = _text_of_html(course / "feedback" / student / assignment / f"{assignment}.html")
-        assert "Error" in text, f"feedback of {student} shows no failure message"
+    for (student, assignment), failing in expected_failures.items():
+        feedback = course / "feedback" / student / assignment / f"{assignment}.html"
+        text = " ".join(_text_of_html(feedback).split())
+        hidden = _hidden_lines(assignment)
+        executed = read_notebook(course / "autograded" / student / assignment / f"{assignment}.ipynb")
+        messages = {grade_id(cell): cell_error_line(cell, hidden)
+                    for cell in executed.cells if is_test_cell(cell)}
+        for cell in failing:
+            message = messages[cell]
+            assert message and len(message.partition(": ")[2]) > 20, f"{student}: {cell} has no message"
+            assert message in text, f"feedback of {student} does not say {message!r}"
+        first_clause = re.split(r"[,.] ", first_messages[(student, assignment)])[0]
+        assert first_clause in text, f"feedback of {student} does not say {first_clause!r}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -4,6 +4,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 from grader.nbgrader_plugins import ShortenTestTracebacks, StderrToStdout
+from grader.nbgrader_terms import HIDDEN_MESSAGE
 
 
 def _graded_cell(**outputs_and_meta):
@@ -40,3 +41,14 @@ def test_failed_test_cells_keep_only_the_message():
     assert nb.cells[0].outputs[0].traceback == ["AssertionError: dx is wrong at index 3"]
     assert nb.cells[1].outputs[0].traceback == ["a", "b"]
     nbformat.validate(nb)
+
+
+def test_a_message_that_quotes_a_hidden_line_is_masked_in_feedback():
+    cell = _graded_cell(outputs=[new_output(
+        "error", ename="AssertionError", evalue="failed: assert_tensor_close(dx, secret_expected)",
+        traceback=["Traceback", "AssertionError"],
+    )])
+    cell.source = ("assert f() == 1\n### BEGIN HIDDEN TESTS\nassert_tensor_close(dx, secret_expected)\n"
+                   "### END HIDDEN TESTS")
+    nb, _ = ShortenTestTracebacks().preprocess(new_notebook(cells=[cell]), {})
+    assert nb.cells[0].outputs[0].traceback == [f"AssertionError: {HIDDEN_MESSAGE}"]

@@ -10,4 +10,8 @@ gradebook
     Assignment structure to and from gradebooks; scores read back; comparing gradebooks.
 summary
     End-of-run summary, JSON report and exit status.
+grading_log
+    ``GradingLogRow``: the JSON report's rows, written by ``summary`` and read by ``course report``.
+flag_reasons
+    The grader's own table of flag reasons beside nbgrader's, written by ``record``, read by the report.
 """

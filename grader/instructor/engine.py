@@ -30,7 +30,7 @@ from pathlib import Path
 from grader.instructor.gradebook import empty_gradebook
 from grader.instructor.plan import assignment_bundle, choose_assignments, find_submissions, read_submission
 from grader.instructor.record import Recorder, load_course_config
-from grader.messages import AssignmentBundle, SandboxLimits, Submission, TaskOptions, TaskResult
+from grader.messages import AssignmentBundle, SandboxLimits, SubmissionFiles, TaskOptions, TaskResult
 from grader.worker.task import run_task
 
 __all__ = ["GradeOptions", "grade", "MAX_BATCH"]
@@ -157,9 +157,10 @@ def _arrived(result: TaskResult) -> TaskResult:
     return result
 
 
-def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submission], options: GradeOptions,
+def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[SubmissionFiles],
+                   options: GradeOptions,
                    finish: Callable[[list[TaskResult]], None],
-                   task: Callable[[AssignmentBundle, Submission], TaskResult] = run_task) -> None:
+                   task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task) -> None:
     from distributed import Client, LocalCluster, as_completed
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
@@ -178,7 +179,7 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
         # is computed again on a surviving worker
         shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
                   for a, b in bundles.items()}
-        queues: dict[str, list[Submission]] = {}
+        queues: dict[str, list[SubmissionFiles]] = {}
         for submission in submissions:
             queues.setdefault(submission.student, []).append(submission)
         keys = {}

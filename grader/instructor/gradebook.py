@@ -22,7 +22,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-__all__ = ["empty_gradebook", "export_structure", "write_template", "submission_scores",
+from grader.structure import AssignmentStructure, GradedCell, NotebookStructure, SourceCell
+
+__all__ = ["empty_gradebook", "read_structure", "export_structure", "write_template", "submission_scores",
            "gradebook_snapshot", "SharedGradebook"]
 
 
@@ -40,8 +42,8 @@ def empty_gradebook(course_id: str) -> bytes:
         return path.read_bytes()
 
 
-def export_structure(db_url: str, assignment: str) -> dict:
-    """The structure of ``assignment`` in the gradebook at ``db_url``, as plain data.
+def read_structure(gb: Gradebook, assignment: str) -> AssignmentStructure:
+    """The structure of ``assignment`` in the open gradebook ``gb``.
 
     Raises
     ------
@@ -49,62 +51,63 @@ def export_structure(db_url: str, assignment: str) -> dict:
         When the gradebook does not know the assignment (run
         ``nbgrader generate_assignment`` first).
     """
+    try:
+        found = gb.find_assignment(assignment)
+    except MissingEntry:
+        raise LookupError(
+            f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment "
+            f"{assignment}` first"
+        ) from None
+    return AssignmentStructure(
+        assignment=assignment,
+        duedate=found.duedate,
+        notebooks=tuple(
+            NotebookStructure(
+                name=notebook.name,
+                grade_cells=tuple(GradedCell(c.name, c.max_score, c.cell_type) for c in notebook.grade_cells),
+                solution_cells=tuple(c.name for c in notebook.solution_cells),
+                task_cells=tuple(GradedCell(c.name, c.max_score, c.cell_type) for c in notebook.task_cells),
+                source_cells=tuple(SourceCell(c.name, c.cell_type, c.locked, c.source, c.checksum)
+                                   for c in notebook.source_cells),
+            )
+            for notebook in found.notebooks
+        ),
+    )
+
+
+def export_structure(db_url: str, assignment: str) -> AssignmentStructure:
+    """:func:`read_structure` of the gradebook at ``db_url``."""
     with Gradebook(db_url) as gb:
-        try:
-            found = gb.find_assignment(assignment)
-        except MissingEntry:
-            raise LookupError(
-                f"the gradebook has no assignment {assignment!r}: run `nbgrader generate_assignment "
-                f"{assignment}` first"
-            ) from None
-        notebooks = []
-        for notebook in found.notebooks:
-            notebooks.append({
-                "name": notebook.name,
-                "grade_cells": [
-                    {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
-                    for c in notebook.grade_cells
-                ],
-                "solution_cells": [c.name for c in notebook.solution_cells],
-                "task_cells": [
-                    {"name": c.name, "max_score": c.max_score, "cell_type": c.cell_type}
-                    for c in notebook.task_cells
-                ],
-                "source_cells": [
-                    {"name": c.name, "cell_type": c.cell_type, "locked": c.locked, "source": c.source,
-                     "checksum": c.checksum}
-                    for c in notebook.source_cells
-                ],
-            })
-        return {"assignment": assignment, "duedate": found.duedate, "notebooks": notebooks}
+        return read_structure(gb, assignment)
 
 
-def write_template(structure: dict, path: Path, course_id: str, empty: bytes | None = None) -> None:
+def write_template(structure: AssignmentStructure, path: Path, course_id: str,
+                   empty: bytes | None = None) -> None:
     """Create a SQLite gradebook at ``path`` holding ``structure`` and nothing else.
 
     ``empty``, from :func:`empty_gradebook` with the same ``course_id``, is
     copied to ``path`` first, which spares nbgrader's ``alembic`` subprocess.
     """
-    assignment = structure["assignment"]
+    assignment = structure.assignment
     if empty is not None:
         Path(path).write_bytes(empty)
     with Gradebook(f"sqlite:///{path}", course_id or "default_course") as gb:
-        gb.update_or_create_assignment(assignment, duedate=structure["duedate"])
-        for notebook in structure["notebooks"]:
-            name = notebook["name"]
+        gb.update_or_create_assignment(assignment, duedate=structure.duedate)
+        for notebook in structure.notebooks:
+            name = notebook.name
             gb.update_or_create_notebook(name, assignment)
-            for cell in notebook["grade_cells"]:
-                gb.update_or_create_grade_cell(cell["name"], name, assignment,
-                                               max_score=cell["max_score"], cell_type=cell["cell_type"])
-            for cell in notebook["solution_cells"]:
-                gb.update_or_create_solution_cell(cell, name, assignment)
-            for cell in notebook["task_cells"]:
-                gb.update_or_create_task_cell(cell["name"], name, assignment,
-                                              max_score=cell["max_score"], cell_type=cell["cell_type"])
-            for cell in notebook["source_cells"]:
-                gb.update_or_create_source_cell(cell["name"], name, assignment, cell_type=cell["cell_type"],
-                                                locked=cell["locked"], source=cell["source"],
-                                                checksum=cell["checksum"])
+            for cell in notebook.grade_cells:
+                gb.update_or_create_grade_cell(cell.name, name, assignment,
+                                               max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell_name in notebook.solution_cells:
+                gb.update_or_create_solution_cell(cell_name, name, assignment)
+            for cell in notebook.task_cells:
+                gb.update_or_create_task_cell(cell.name, name, assignment,
+                                              max_score=cell.max_score, cell_type=cell.cell_type)
+            for cell in notebook.source_cells:
+                gb.update_or_create_source_cell(cell.name, name, assignment, cell_type=cell.cell_type,
+                                                locked=cell.locked, source=cell.source,
+                                                checksum=cell.checksum)
 
 
 def submission_scores(db_url: str, assignment: str, student: str) -> dict | None:

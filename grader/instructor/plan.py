@@ -2,7 +2,7 @@
 
 Everything a worker needs from the course root is read here, in the instructor's process, into
 :class:`~grader.messages.AssignmentBundle` (one per assignment) and
-:class:`~grader.messages.Submission` (one per student and assignment), so that a worker needs no access
+:class:`~grader.messages.SubmissionFiles` (one per student and assignment), so that a worker needs no access
 to the course root (a remote Dask worker has none).
 """
 
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from grader.instructor.gradebook import export_structure, write_template
-from grader.messages import AssignmentBundle, Submission, TaskOptions
+from grader.messages import AssignmentBundle, SubmissionFiles, TaskOptions
 from grader.worker.flags import course_code
 
 __all__ = ["choose_assignments", "find_submissions", "read_submission", "assignment_bundle",
@@ -78,10 +78,10 @@ def find_submissions(root: Path, assignments: list[str], students: list[str] | N
     return found
 
 
-def read_submission(root: Path, student: str, assignment: str) -> Submission:
+def read_submission(root: Path, student: str, assignment: str) -> SubmissionFiles:
     """``submitted/<student>/<assignment>/``: its regular files, and what was left out."""
     files, skipped = _read_tree(root / "submitted" / student / assignment, IGNORED)
-    return Submission(student=student, assignment=assignment, files=files, skipped=tuple(skipped))
+    return SubmissionFiles(student=student, assignment=assignment, files=files, skipped=tuple(skipped))
 
 
 def assignment_bundle(root: Path, assignment: str, db_url: str, course_id: str, options: TaskOptions,
@@ -104,7 +104,7 @@ def assignment_bundle(root: Path, assignment: str, db_url: str, course_id: str, 
         structure=structure,
         template_db=template_bytes,
         source_files=source_files,
-        course_code={nb["name"]: course_code(root / "source" / assignment / f"{nb['name']}.ipynb")
-                     for nb in structure["notebooks"]},
+        course_code={nb: course_code(root / "source" / assignment / f"{nb}.ipynb")
+                     for nb in structure.notebook_names},
         options=options,
     )

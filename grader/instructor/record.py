@@ -11,7 +11,9 @@ missing, misnamed, crashed or late notebooks are nbgrader's, and there is
 a single writer: no SQLite lock contention between graders, and the same
 code path for SQLite and PostgreSQL. Results that arrive together are
 recorded one after the other in one gradebook transaction
-(:meth:`Recorder.record_batch`, :class:`grader.instructor.gradebook.SharedGradebook`).
+(:meth:`Recorder.record_batch`, :class:`grader.instructor.gradebook.SharedGradebook`). Each
+submission's flag reasons go into the grader's own table in the same transaction
+(:mod:`grader.instructor.flag_reasons`).
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from sqlalchemy import create_engine
 from sqlalchemy.exc import SAWarning
 from traitlets import Unicode
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.instructor.flag_marks import set_grader_flag
+from grader.instructor.flag_reasons import create_flag_reasons_table, flags_of, replace_flag_reasons
 from grader.instructor.gradebook import SharedGradebook, submission_scores
 from grader.messages import TaskResult
 
@@ -168,11 +172,17 @@ class Recorder:
         self.api.log.setLevel(logging.ERROR)
         self.gradebook = SharedGradebook(self.db_url) if shared else None
         self.schemas = _SchemaChecker() if shared else None
+        # the grader's own table of flag reasons, beside nbgrader's (grader.instructor.flag_reasons)
+        self._engine = self.gradebook.engine if shared else create_engine(self.db_url, future=True)
+        with self._engine.begin() as connection:
+            create_flag_reasons_table(connection)
 
     def close(self) -> None:
         shutil.rmtree(self.snapshots, ignore_errors=True)
         if self.gradebook is not None:
             self.gradebook.close()
+        else:
+            self._engine.dispose()
 
     def record(self, result: TaskResult) -> None:
         """Record one worker result (see :meth:`record_batch`)."""
@@ -245,8 +255,21 @@ class Recorder:
                 outcome = self.api.autograde(assignment, student, force=True, create=True)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+        self._store_flag_reasons(result)
         self.set_flag(assignment, student, result.flagged)
         return outcome
+
+    def _store_flag_reasons(self, result: TaskResult) -> None:
+        """Replace the submission's stored flag reasons by this grading's (none when it is clean).
+
+        Inside a batch's transaction when there is one, so that reasons and grades are kept together.
+        """
+        connection = self.gradebook.connection if self.gradebook is not None else None
+        if connection is not None:
+            replace_flag_reasons(connection, result.assignment, result.student, flags_of(result))
+            return
+        with self._engine.begin() as connection:
+            replace_flag_reasons(connection, result.assignment, result.student, flags_of(result))
 
     def set_flag(self, assignment: str, student: str, flagged: bool) -> None:
         """formgrader's *flagged* on the submission's notebooks from this run (see :mod:`.flag_marks`)."""

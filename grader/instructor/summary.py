@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from dataclasses import asdict
 
+from grader.instructor.grading_log import GradingLogRow, write_grading_log
 from grader.messages import PHASES, TaskResult
 from grader.nbgrader_terms import grade_id
 from grader.worker.flags import summarize
@@ -114,17 +114,6 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> li
     return lines
 
 
-REPORTED = ("student", "assignment", "status", "reason", "score", "max_score", "cells", "flags", "probe",
-            "worker", "recorded", "record_error", "started", "finished", "phases")
-
-
 def write_report(results: list[TaskResult], path: str) -> None:
-    """A JSON report of every submission (no notebook contents)."""
-    rows = []
-    for r in results:
-        fields = asdict(r)
-        rows.append({key: fields[key] for key in REPORTED}
-                    | {"seconds": r.seconds, "graded": r.graded, "flagged": r.flagged,
-                       "cell_timeouts": timeouts_of(r), "log_tail": r.log[-1500:]})
-    with open(path, "w") as handle:
-        json.dump(rows, handle, indent=1, default=str)
+    """The grading log (:class:`~grader.instructor.grading_log.GradingLogRow` per submission) as JSON."""
+    write_grading_log([GradingLogRow.of(r, timeouts_of(r)) for r in results], path)

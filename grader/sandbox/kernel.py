@@ -36,11 +36,12 @@ import time
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Dict, Unicode, default
+from traitlets import Bool, Instance, Unicode, default
 
 import course
 from course.probe import SNAPSHOT_CODE
 from grader.sandbox import launcher
+from grader.sandbox.spec import LaunchSpec, SandboxSpec
 
 __all__ = [
     "SANDBOX_USER",
@@ -275,66 +276,64 @@ START_KERNEL_THREADS = "__import__('zmq.utils.garbage', fromlist=['gc']).gc.star
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside the sandbox.
 
-    Configured (by the scratch course's ``nbgrader_config.py``) with ``sandbox``: a dict with ``uid``,
-    ``gid``, ``limits`` (see :class:`grader.messages.SandboxLimits`, as a dict), ``ipc_dir`` (a folder
-    owned by ``uid`` for the sockets and the connection file), ``preload`` (files copied into the
-    kernel's private ``/tmp``, see :func:`matplotlib_font_cache`; optional) and ``enabled`` (False runs
-    the kernel unconfined, with the probe). What the kernel sees of the machine is :func:`file_view`.
+    Configured (by the scratch course's ``nbgrader_config.py``) with ``sandbox``, a
+    :class:`~grader.sandbox.spec.SandboxSpec`; None runs the kernel unconfined, with the probe. What
+    the kernel sees of the machine is :func:`file_view`.
     """
 
-    sandbox = Dict(help="uid, gid, limits, ipc_dir, preload, enabled").tag(config=True)
+    sandbox = Instance(SandboxSpec, allow_none=True, help="the sandbox; None: unconfined").tag(config=True)
     probe = Bool(True, help="snapshot the watched objects at kernel start").tag(config=True)
     kernel_cwd = Unicode("")
 
     @default("transport")
     def _transport_default(self):
-        return "ipc" if self.sandbox.get("enabled") else "tcp"
+        return "ipc" if self.sandbox is not None else "tcp"
 
     @default("ip")
     def _ip_default(self):
-        if self.sandbox.get("enabled"):
-            return os.path.join(self.sandbox["ipc_dir"], "kernel")
+        if self.sandbox is not None:
+            return os.path.join(self.sandbox.ipc_dir, "kernel")
         return "127.0.0.1"
 
     @default("connection_file")
     def _connection_file_default(self):
-        if self.sandbox.get("enabled"):
-            return os.path.join(self.sandbox["ipc_dir"], "kernel.json")
+        if self.sandbox is not None:
+            return os.path.join(self.sandbox.ipc_dir, "kernel.json")
         return ""  # jupyter_client's own default: it picks a file when it writes one
 
     def format_kernel_cmd(self, extra_arguments=None):
         extra = list(extra_arguments or [])
         exec_lines = [SNAPSHOT_CODE] if self.probe else []
-        if self.sandbox.get("enabled"):
+        if self.sandbox is not None:
             exec_lines.append(START_KERNEL_THREADS)
         if exec_lines:
             extra.append(f"--IPKernelApp.exec_lines={json.dumps(exec_lines)}")
         cmd = super().format_kernel_cmd(extra)
-        if not self.sandbox.get("enabled"):
+        if self.sandbox is None:
             return cmd
         spec = self.sandbox
         cwd = os.path.realpath(self._launch_args.get("cwd") or os.getcwd())
-        os.chown(cwd, spec["uid"], spec["gid"])
+        os.chown(cwd, spec.uid, spec.gid)
         os.chmod(cwd, 0o700)
         for entry in os.scandir(cwd):  # the copied files: readable by the student, not writable
             if entry.is_file(follow_symlinks=False):
                 os.chmod(entry.path, 0o644)
         os.chmod(self.connection_file, 0o644)
         launch_env = self._launch_args.get("env") or os.environ
-        launch = {
-            "uid": spec["uid"],
-            "gid": spec["gid"],
-            "cwd": cwd,
-            "limits": spec["limits"],
-            "tmp_mb": spec["limits"]["tmp_mb"],
-            "private_tmp": list(PRIVATE_TMP),
-            "preload": spec.get("preload", {}),
-            "view": file_view(cwd, spec["ipc_dir"]),
-            "env": kernel_environment(dict(launch_env), cwd),
-        }
+        launch = LaunchSpec(
+            uid=spec.uid,
+            gid=spec.gid,
+            cwd=cwd,
+            limits=spec.limits.as_dict(),
+            tmp_mb=spec.limits.tmp_mb,
+            private_tmp=list(PRIVATE_TMP),
+            preload=dict(spec.preload),
+            view=file_view(cwd, spec.ipc_dir),
+            env=kernel_environment(dict(launch_env), cwd),
+        )
         return [
             shutil.which("unshare") or "unshare",
             "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",
-            sys.executable, "-I", str(LAUNCHER), json.dumps(launch), "--", *cmd,
+            sys.executable, "-I", str(LAUNCHER), launch.to_json(), "--", *cmd,
         ]
 

@@ -31,6 +31,9 @@ with it) and a private mount namespace, in which this script, still root:
 
 It is run with ``python -I`` and imports only the standard library, so that
 nothing in the student's working folder can be imported while it is root.
+Its ``SPEC_JSON`` is a :class:`grader.sandbox.spec.LaunchSpec` as JSON, read
+here as a plain dict; ``tests/grading/test_boundaries.py`` checks that the
+keys read here are that class's fields.
 """
 
 from __future__ import annotations

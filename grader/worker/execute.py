@@ -17,16 +17,20 @@ import os
 import time
 
 import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors.execute import UnresponsiveKernelError
 from traitlets import Integer, Unicode
 from traitlets.config import Config
 
 from course.probe import MARKER, REPORT_CODE
+from grader.messages import CrashCause
 from grader.sandbox.kernel import SandboxKernelManager
+from grader.sandbox.spec import TaskSettings
 
-__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course", "SETTINGS_FILE"]
+__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course", "crash_cause", "SETTINGS_FILE"]
 
 #: the task's settings for :func:`configure_scratch_course`, beside the scratch course's config
 SETTINGS_FILE = "grading_task.json"
@@ -54,6 +58,8 @@ class SandboxExecute(Execute):
     probe_report = Unicode("", help="file that receives the probe's JSON report").tag(config=True)
     phases_report = Unicode("", help="file that receives the seconds of kernel start and execution, "
                                      "added up over the assignment's notebooks").tag(config=True)
+    causes_report = Unicode("", help="file that receives, per notebook whose execution raised, the "
+                                     "CrashCause of what it raised").tag(config=True)
 
     # the synchronous forms are what nbclient's setup_kernel calls (wrappers of the async methods made
     # when nbclient's class was defined: overriding the async methods would not reach them)
@@ -68,15 +74,32 @@ class SandboxExecute(Execute):
         # waits until the kernel answers: the rest of its start
         started = time.perf_counter()
         try:
-            return super().start_new_kernel_client()
+            client = super().start_new_kernel_client()
+            self._kernel_ready = True
+            return client
         finally:
             self._kernel_seconds += time.perf_counter() - started
+
+    def _add_cause(self, notebook: str, cause: CrashCause) -> None:
+        causes = {}
+        if os.path.exists(self.causes_report):  # an earlier notebook of the assignment
+            with open(self.causes_report) as handle:
+                causes = json.load(handle)
+        causes[notebook] = str(cause)
+        with open(self.causes_report, "w") as handle:
+            json.dump(causes, handle)
 
     def preprocess(self, nb, resources=None, km=None):
         started = time.perf_counter()
         self._kernel_seconds = 0.0
+        self._kernel_ready = False
         try:
             return self._preprocess(nb, resources, km)
+        except Exception as error:
+            if self.causes_report:
+                notebook = ((resources or {}).get("nbgrader") or {}).get("notebook", "")
+                self._add_cause(notebook, crash_cause(error, kernel_ready=self._kernel_ready))
+            raise
         finally:
             if self.phases_report:
                 self._add_phases(self._kernel_seconds, time.perf_counter() - started - self._kernel_seconds)
@@ -143,6 +166,23 @@ class SandboxExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
+def crash_cause(error: BaseException, kernel_ready: bool) -> CrashCause:
+    """The :class:`~grader.messages.CrashCause` of an exception that stopped a notebook's execution.
+
+    ``kernel_ready`` says whether the kernel had answered before: an error before that is the kernel's
+    start failing.
+    """
+    if isinstance(error, DeadKernelError):
+        return CrashCause.KERNEL_DIED
+    if isinstance(error, UnresponsiveKernelError):
+        return CrashCause.KERNEL_UNRESPONSIVE
+    if isinstance(error, CellTimeoutError):
+        return CrashCause.CELL_TIMEOUT
+    if not kernel_ready and isinstance(error, TimeoutError):
+        return CrashCause.KERNEL_START_TIMEOUT
+    return CrashCause.KERNEL_FAILED
+
+
 def configure_scratch_course(c: Config, config_file: str) -> None:
     """Make a scratch course's nbgrader run :class:`SandboxExecute` and nothing else at autograde.
 
@@ -154,24 +194,22 @@ def configure_scratch_course(c: Config, config_file: str) -> None:
         The configuration being loaded.
     config_file : str
         The scratch course's ``nbgrader_config.py`` (its folder is the course root), beside
-        :data:`SETTINGS_FILE`, the JSON written by the task: ``sandbox`` (the dict of
-        :attr:`grader.sandbox.kernel.SandboxKernelManager.sandbox`), ``output_cell_bytes``,
-        ``output_total_bytes``, ``probe_report``, ``phases_report`` and ``cell_timeout`` (null: the
-        course's).
+        :data:`SETTINGS_FILE`, the task's :class:`~grader.sandbox.spec.TaskSettings` as JSON.
     """
     root = os.path.dirname(os.path.abspath(config_file))
     with open(os.path.join(root, SETTINGS_FILE)) as handle:
-        settings = json.load(handle)
+        settings = TaskSettings.from_json(handle.read())
     # the result is the sanitized, executed notebook, exactly what nbgrader's Execute would hand to the
     # next preprocessor; the recorder runs the rest of the course's pipeline in the real course
     c[Autograde.__name__].autograde_preprocessors = [SandboxExecute]
     c[SandboxExecute.__name__].kernel_manager_class = SandboxKernelManager
-    c[SandboxKernelManager.__name__].sandbox = settings["sandbox"]
-    c[SandboxExecute.__name__].output_cell_bytes = settings["output_cell_bytes"]
-    c[SandboxExecute.__name__].output_total_bytes = settings["output_total_bytes"]
-    c[SandboxExecute.__name__].probe_report = settings["probe_report"]
-    c[SandboxExecute.__name__].phases_report = settings["phases_report"]
-    if settings["cell_timeout"]:
-        c[Execute.__name__].timeout = settings["cell_timeout"]
+    c[SandboxKernelManager.__name__].sandbox = settings.sandbox
+    c[SandboxExecute.__name__].output_cell_bytes = settings.output_cell_bytes
+    c[SandboxExecute.__name__].output_total_bytes = settings.output_total_bytes
+    c[SandboxExecute.__name__].probe_report = settings.probe_report
+    c[SandboxExecute.__name__].phases_report = settings.phases_report
+    c[SandboxExecute.__name__].causes_report = settings.causes_report
+    if settings.cell_timeout:
+        c[Execute.__name__].timeout = settings.cell_timeout
     c.CourseDirectory.root = root
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "gradebook.db")

@@ -45,6 +45,7 @@ import nbformat
 
 from grader.messages import Flag
 from grader.nbgrader_terms import grade_id, is_solution, visible_part
+from grader.structure import AssignmentStructure, NotebookStructure
 
 __all__ = ["static_flags", "analyse_code", "course_code"]
 
@@ -324,13 +325,13 @@ def _source_text(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def static_flags(structure: dict, files: dict[str, bytes], skipped=(),
+def static_flags(structure: AssignmentStructure, files: dict[str, bytes], skipped=(),
                  course_code: dict[str, list[str]] | None = None) -> list[Flag]:
     """Flags of one submission.
 
     Parameters
     ----------
-    structure : dict
+    structure : AssignmentStructure
         The assignment's structure (:func:`grader.instructor.gradebook.export_structure`).
     files : dict
         The submitted files, ``{relative path: bytes}``.
@@ -344,12 +345,12 @@ def static_flags(structure: dict, files: dict[str, bytes], skipped=(),
     list of Flag
     """
     flags: list[Flag] = [Flag("link-in-submission", detail=name) for name in skipped]
-    expected = {nb["name"]: nb for nb in structure["notebooks"]}
+    expected = {nb.name: nb for nb in structure.notebooks}
     submitted = {path[:-6]: content for path, content in files.items()
                  if path.endswith(".ipynb") and "/" not in path}
     for name in sorted(set(submitted) - set(expected)):
         flags.append(Flag("unknown-notebook", name,
-                          detail=f"{name}.ipynb is not a notebook of {structure['assignment']}"))
+                          detail=f"{name}.ipynb is not a notebook of {structure.assignment}"))
     for name, spec in expected.items():
         if name not in submitted:
             flags.append(Flag("missing-notebook", name, detail=f"{name}.ipynb was not submitted"))
@@ -358,7 +359,7 @@ def static_flags(structure: dict, files: dict[str, bytes], skipped=(),
     return flags
 
 
-def _notebook_flags(name: str, spec: dict, content: bytes, known: set[str]) -> list[Flag]:
+def _notebook_flags(name: str, spec: NotebookStructure, content: bytes, known: set[str]) -> list[Flag]:
     flags: list[Flag] = []
 
     def flag(code, cell="", line=0, detail=""):
@@ -370,9 +371,9 @@ def _notebook_flags(name: str, spec: dict, content: bytes, known: set[str]) -> l
         flag("unreadable-notebook", detail=f"{type(error).__name__}: {str(error)[:200]}")
         return flags
     cells = [c for c in nb.get("cells", []) if isinstance(c, dict)]
-    sources = {c["name"]: c for c in spec["source_cells"]}
-    graded = {c["name"] for c in spec["grade_cells"]} | {c["name"] for c in spec["task_cells"]}
-    locked = {n for n, c in sources.items() if c["locked"]}
+    sources = spec.sources
+    graded = spec.graded
+    locked = spec.locked
     ids = [grade_id(c) for c in cells if grade_id(c)]
     for cell_id in sorted({i for i in ids if ids.count(i) > 1}):
         flag("duplicate-grade-id", cell_id, detail=f"{ids.count(cell_id)} cells have grade id {cell_id!r}")
@@ -383,21 +384,21 @@ def _notebook_flags(name: str, spec: dict, content: bytes, known: set[str]) -> l
         for cell_id in sorted((graded | locked) - present):
             flag("grade-cell-deleted", cell_id, detail=f"cell {cell_id!r} is missing")
     missing_code = {_normal(text) for cell_id in (graded | locked) - present if cell_id in sources
-                    for text in (sources[cell_id]["source"], visible_part(sources[cell_id]["source"]))}
+                    for text in (sources[cell_id].source, visible_part(sources[cell_id].source))}
     if any(c.get("cell_type") == "code" and "nbgrader" not in c.get("metadata", {})
            and _normal(_source_text(c)) in missing_code for c in cells):
         flag("metadata-stripped", detail="a missing graded or locked cell's code stands in a cell without "
                                          "nbgrader metadata")
     setup_names: set[str] = set()
-    first_code = next((c for c in spec["source_cells"] if c["cell_type"] == "code" and c["locked"]), None)
+    first_code = next((c for c in spec.source_cells if c.cell_type == "code" and c.locked), None)
     if first_code is not None:
-        tree = _parse(first_code["source"])
+        tree = _parse(first_code.source)
         setup_names = _bound_names(tree) if tree else set()
     for index, cell in enumerate(cells):
         cell_id = grade_id(cell)
         source = _source_text(cell)
         if cell_id in locked and cell_id in sources:
-            released = sources[cell_id]["source"]
+            released = sources[cell_id].source
             if _normal(source) not in {_normal(released), _normal(visible_part(released))}:
                 flag("grade-cell-modified", cell_id, detail=f"locked cell {cell_id!r} was edited")
             continue  # locked cells are put back by nbgrader: their code never runs as submitted

@@ -3,7 +3,7 @@
 :func:`run_task` is what a Dask worker runs. It needs nothing from the
 course root: everything comes in its arguments (an
 :class:`~grader.messages.AssignmentBundle` and a
-:class:`~grader.messages.Submission`), so that it runs the same on a
+:class:`~grader.messages.SubmissionFiles`), so that it runs the same on a
 LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
@@ -31,9 +31,20 @@ import time
 import traceback
 from pathlib import Path
 
-from grader.messages import AssignmentBundle, Flag, ProbeReport, Status, Submission, TaskOptions, TaskResult
+import nbformat
+
+from grader.messages import (
+    AssignmentBundle,
+    CrashCause,
+    Flag,
+    ProbeReport,
+    Status,
+    SubmissionFiles,
+    TaskResult,
+)
 from grader.nbgrader_terms import nbgrader_environment
 from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, uid_slot
+from grader.sandbox.spec import SandboxSpec, TaskSettings
 from grader.worker import execute
 from grader.worker.flags import static_flags
 from grader.worker.zygote import ZygoteTimeout, shared_zygote
@@ -49,8 +60,8 @@ def scratch_config(course_config: str) -> str:
 
     nbgrader reads its configuration from this file in another process (forked by the zygote), so the
     overrides must be text; the text is one call, to a function named by import here, and the values
-    travel as JSON in :data:`grader.worker.execute.SETTINGS_FILE` beside it (see
-    :func:`grader.worker.execute.configure_scratch_course`).
+    travel as a :class:`~grader.sandbox.spec.TaskSettings` in :data:`grader.worker.execute.SETTINGS_FILE`
+    beside it (see :func:`grader.worker.execute.configure_scratch_course`).
     """
     configure = execute.configure_scratch_course
     return "\n".join([
@@ -60,19 +71,6 @@ def scratch_config(course_config: str) -> str:
         f"from {configure.__module__} import {configure.__name__} as _configure",
         "_configure(c, __file__)",
     ]) + "\n"
-
-
-def scratch_settings(options: TaskOptions, sandbox: dict | None, probe_report: str,
-                     phases_report: str) -> dict:
-    """The values :func:`grader.worker.execute.configure_scratch_course` reads (JSON-ready)."""
-    return {
-        "sandbox": sandbox or {"enabled": False},
-        "output_cell_bytes": options.limits.output_cell_kb * 1024,
-        "output_total_bytes": options.limits.output_total_kb * 1024,
-        "probe_report": probe_report,
-        "phases_report": phases_report,
-        "cell_timeout": options.cell_timeout,
-    }
 
 
 class _Stopwatch:
@@ -107,35 +105,45 @@ def _tail(path: Path, size: int) -> str:
         return ""
 
 
-def _crash_reason(log: str) -> str:
-    for needle, reason in (
-        ("DeadKernelError", "the kernel died"),
-        ("Kernel died", "the kernel died"),
-        ("CellTimeoutError", "cell timeout"),
-        ("NotJSONError", "the notebook is not valid JSON"),
-        ("JSONDecodeError", "the notebook is not valid JSON"),
-        ("ValidationError", "the notebook is not a valid notebook"),
-        ("No notebooks found", "no notebook of the assignment was submitted"),
-        ("UnresponsiveKernelError", "the kernel became unresponsive"),
-        ("KeyError", "nbgrader cannot match the notebook's cells to the assignment's (cells deleted, "
-                     "duplicated or stripped of their metadata: see the flags)"),
-        ("SchemaTooOld", "the notebook's nbgrader metadata is too old"),
-        ("TimeoutError", "the kernel did not start in time"),
-        ("RuntimeError", "the kernel failed"),
-    ):
-        if needle in log:
-            return reason
-    return "nbgrader autograde failed"
+#: Static flags that say nbgrader cannot match a notebook's cells to the assignment's.
+UNMATCHED_CELLS = {"grade-cell-deleted", "duplicate-grade-id", "metadata-stripped", "foreign-notebook"}
 
 
-def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
+def cause_before_execution(content: bytes, flags: list[Flag]) -> CrashCause:
+    """Why nbgrader stopped before executing a submitted notebook that has no executed copy.
+
+    Read from the notebook as nbgrader reads it (``nbformat``: not JSON, or not a valid notebook) and
+    from the notebook's static flags (cells nbgrader cannot match); anything else is nbgrader's own
+    failure, which its log tail tells.
+    """
+    try:
+        nb = nbformat.reads(content.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except (UnicodeDecodeError, nbformat.reader.NotJSONError):
+        return CrashCause.NOT_JSON
+    except Exception:  # noqa: BLE001 - any other reason the file is not a notebook
+        return CrashCause.NOT_A_NOTEBOOK
+    if any(flag.code in UNMATCHED_CELLS for flag in flags):
+        return CrashCause.CELLS_UNMATCHED
+    return CrashCause.NBGRADER_FAILED
+
+
+def _read_causes(path: Path) -> dict[str, CrashCause]:
+    """The causes :class:`~grader.worker.execute.SandboxExecute` wrote, by notebook name."""
+    try:
+        return {name: CrashCause(cause) for name, cause in json.loads(path.read_text()).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def run_task(bundle: AssignmentBundle, submission: SubmissionFiles) -> TaskResult:
     """Grade one submission in a scratch course (what a Dask task runs).
 
     Parameters
     ----------
     bundle : AssignmentBundle
         Shared by every task of the assignment.
-    submission : Submission
+    submission : SubmissionFiles
 
     Returns
     -------
@@ -160,7 +168,7 @@ def run_task(bundle: AssignmentBundle, submission: Submission) -> TaskResult:
         if options.sandbox:
             _, gid = ensure_sandbox_user()
             with uid_slot(scratch_base / "uids") as uid:
-                _grade_in_scratch(bundle, submission, scratch, result, {"uid": uid, "gid": gid}, stopwatch)
+                _grade_in_scratch(bundle, submission, scratch, result, (uid, gid), stopwatch)
         else:
             _grade_in_scratch(bundle, submission, scratch, result, None, stopwatch)
     except Exception:  # noqa: BLE001
@@ -194,8 +202,9 @@ def _read_phases(path: Path) -> dict[str, float]:
         return {}
 
 
-def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch: Path, result: TaskResult,
-                      identity: dict | None, stopwatch: _Stopwatch) -> None:
+def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scratch: Path,
+                      result: TaskResult,
+                      identity: tuple[int, int] | None, stopwatch: _Stopwatch) -> None:
     assignment, student = bundle.assignment, submission.student
     options = bundle.options
     course = scratch / "course"
@@ -207,17 +216,19 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
     probe_report = scratch / "probe.json"
     sandbox = None
     if identity is not None:
+        uid, gid = identity
         ipc = scratch / "ipc"
         ipc.mkdir(mode=0o700)
-        os.chown(ipc, identity["uid"], identity["gid"])
-        sandbox = {
-            "enabled": True, "uid": identity["uid"], "gid": identity["gid"], "ipc_dir": str(ipc),
-            "limits": options.limits.as_dict(),
-            "preload": matplotlib_font_cache(scratch.parent / "matplotlib"),
-        }
+        os.chown(ipc, uid, gid)
+        sandbox = SandboxSpec(uid=uid, gid=gid, ipc_dir=str(ipc), limits=options.limits,
+                              preload=matplotlib_font_cache(scratch.parent / "matplotlib"))
     phases_report = scratch / "phases.json"
-    settings = scratch_settings(options, sandbox, str(probe_report), str(phases_report))
-    (course / execute.SETTINGS_FILE).write_text(json.dumps(settings))
+    causes_report = scratch / "causes.json"
+    settings = TaskSettings(sandbox=sandbox, output_cell_bytes=options.limits.output_cell_kb * 1024,
+                            output_total_bytes=options.limits.output_total_kb * 1024,
+                            probe_report=str(probe_report), phases_report=str(phases_report),
+                            causes_report=str(causes_report), cell_timeout=options.cell_timeout)
+    (course / execute.SETTINGS_FILE).write_text(settings.to_json())
     (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text))
     arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
     log_path = scratch / "nbgrader.log"
@@ -226,27 +237,35 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: Submission, scratch:
         returncode = shared_zygote().run(arguments, course, nbgrader_environment(), log_path,
                                          timeout=options.task_timeout)
     except ZygoteTimeout:
-        result.status, result.reason = Status.TIMEOUT, f"grading took longer than {options.task_timeout} s"
+        result.status, result.cause = Status.TIMEOUT, CrashCause.TASK_TIMEOUT
+        result.reason = f"grading took longer than {options.task_timeout} s"
         returncode = None
     stopwatch.lap("nbgrader")
     # the nbgrader process's time, less what its Execute spent starting the kernel and running cells
     inside = _read_phases(phases_report)
     result.phases.update(inside)
     result.phases["nbgrader"] = max(0.0, result.phases["nbgrader"] - sum(inside.values()))
-    log = _tail(log_path, 64 * 1024)  # where nbgrader says what went wrong
-    result.log = log[-LOG_TAIL:]
+    result.log = _tail(log_path, LOG_TAIL)  # where nbgrader says what went wrong
     result.probe = _read_probe(probe_report)
+    executed = _read_causes(causes_report)
     folder = course / "autograded" / student / assignment
-    for name in (n["name"] for n in bundle.structure["notebooks"]):
+    submitted = course / "submitted" / student / assignment
+    causes = []
+    for name in bundle.structure.notebook_names:
         path = folder / f"{name}.ipynb"
         if path.is_file() and not path.is_symlink() and returncode == 0:
             if path.stat().st_size > MAX_NOTEBOOK_BYTES:
                 result.errors[name] = "the executed notebook is too large"
             else:
                 result.notebooks[name] = path.read_bytes()
-        elif (course / "submitted" / student / assignment / f"{name}.ipynb").exists():
-            result.errors[name] = result.reason or _crash_reason(log)
+        elif (submitted / f"{name}.ipynb").exists():
+            cause = result.cause or executed.get(name) or cause_before_execution(
+                (submitted / f"{name}.ipynb").read_bytes(), [f for f in result.flags if f.notebook == name])
+            causes.append(cause)
+            result.errors[name] = result.reason or cause.description
     if returncode == 0 and result.notebooks:
         result.status = Status.GRADED
     elif result.status != Status.TIMEOUT:
-        result.status, result.reason = Status.CRASH, _crash_reason(log)
+        result.cause = causes[0] if causes else (
+            CrashCause.NBGRADER_FAILED if result.notebooks or result.errors else CrashCause.NOT_SUBMITTED)
+        result.status, result.reason = Status.CRASH, result.cause.description

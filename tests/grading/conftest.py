@@ -61,7 +61,7 @@ def course_grade(course: Path, *args: str, progress: bool = False, timeout: floa
             "report": {row["student"]: row for row in rows}, "seconds": seconds, "course": course}
 
 
-def copy_course(template: Path, name: str) -> Path:
+def clone_course(template: Path, name: str) -> Path:
     target = template.parent / name
     shutil.copytree(template, target)
     return target
@@ -156,7 +156,7 @@ def template(artifacts, sentinel, listener, planted_courses):
 @pytest.fixture(scope="session")
 def corpus_run(template):
     course, described = template
-    run = course_grade(copy_course(course, "corpus"), corpus.ASSIGNMENT, "--workers", "2")
+    run = course_grade(clone_course(course, "corpus"), corpus.ASSIGNMENT, "--workers", "2")
     run["described"] = described
     print(f"\ncorpus run: {len(described)} submissions, 2 workers, {run['seconds']:.0f} s")
     return run

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from grader.check import CheckError, check_notebook, installed_course_roots
-from grader.nbgrader_terms import copy_course
+from grader.nbgrader_terms import copy_source_course
 from tests.course_copy import reference_submission, submission_with
 from tests.grading import corpus
 from tests.grading.conftest import CELL_TIMEOUT, course_env
@@ -31,7 +31,7 @@ def course_check(notebook, cwd, *args):
 def learner(template, artifacts):
     """A learner's clone: the course with source/, and my-work/ holding their notebooks."""
     course = template[0]
-    clone = copy_course(course, artifacts / "clone", [ASSIGNMENT])
+    clone = copy_source_course(course, artifacts / "clone", [ASSIGNMENT])
     work = clone / "my-work" / ASSIGNMENT
     work.mkdir(parents=True)
     nbformat.write(reference_submission(course, ASSIGNMENT), str(work / f"{ASSIGNMENT}.ipynb"))

@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.messages import CrashCause
 from tests.grading import corpus
 
 ASSIGNMENT = corpus.ASSIGNMENT
@@ -44,13 +45,13 @@ FLAGS = {
 
 #: what nbgrader itself cannot grade: reported as not graded (exit status 1), with a reason and flags
 NOT_GRADED = {
-    "corrupt-json": "not valid JSON",
-    "empty-file": "not valid JSON",
-    "os-exit": "the kernel died",
-    "wrong-name": "no notebook of the assignment",
-    "other-assignment": "",
-    "duplicate-grade-id": "",
-    "stripped-metadata": "",
+    "corrupt-json": CrashCause.NOT_JSON,
+    "empty-file": CrashCause.NOT_JSON,
+    "os-exit": CrashCause.KERNEL_DIED,
+    "wrong-name": CrashCause.NOT_SUBMITTED,
+    "other-assignment": CrashCause.CELLS_UNMATCHED,
+    "duplicate-grade-id": CrashCause.CELLS_UNMATCHED,
+    "stripped-metadata": CrashCause.CELLS_UNMATCHED,
 }
 
 
@@ -75,8 +76,8 @@ def test_exactly_the_unreadable_notebooks_are_not_graded(corpus_run):
     report = corpus_run["report"]
     not_graded = {s for s, row in report.items() if not (row["status"] == "graded" and row["recorded"])}
     assert not_graded == set(NOT_GRADED), {s: report[s]["reason"] for s in not_graded}
-    for student, reason in NOT_GRADED.items():
-        assert reason in report[student]["reason"]
+    for student, cause in NOT_GRADED.items():
+        assert (report[student]["cause"], report[student]["reason"]) == (cause, cause.description), student
         assert f"{student} / {ASSIGNMENT}: crash" in corpus_run["stdout"]
 
 

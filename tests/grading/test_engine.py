@@ -7,7 +7,7 @@ import time
 
 from grader.instructor.engine import GradeOptions, _grade_on_dask
 from grader.instructor.summary import exit_status, summary_lines
-from grader.messages import Status, Submission, TaskResult
+from grader.messages import Status, SubmissionFiles, TaskResult
 
 
 def fake_task(bundle, submission):
@@ -25,7 +25,7 @@ def test_one_task_per_student_at_a_time_and_every_result_comes_back():
     students = ["ann", "bob", "cy", "lost"]
     assignments = ["a1", "a2", "a3"]
     bundles = {a: a for a in assignments}  # the fake task never opens its bundle
-    submissions = [Submission(student=s, assignment=a, files={}) for s in students for a in assignments]
+    submissions = [SubmissionFiles(student=s, assignment=a, files={}) for s in students for a in assignments]
     results = []
     _grade_on_dask(bundles, submissions, GradeOptions(workers=2, progress=False), results.extend,
                    task=fake_task)
@@ -68,16 +68,17 @@ def test_messages_survive_pickling():
     import pickle
 
     from grader.messages import AssignmentBundle, Flag, ProbeReport, SandboxLimits, TaskOptions
+    from grader.structure import AssignmentStructure
 
     options = TaskOptions(limits=SandboxLimits(), cell_timeout=None, task_timeout=60, sandbox=False,
                           scratch="/tmp/x")
     bundle = AssignmentBundle(assignment="a1", course_id="c", config_text="c = get_config()\n",
-                              structure={"assignment": "a1", "notebooks": []}, template_db=b"db",
+                              structure=AssignmentStructure("a1"), template_db=b"db",
                               source_files={"data.csv": b"1,2"}, course_code={"a1": ["x = 1"]},
                               options=options)
     result = TaskResult(student="ann", assignment="a1", status=Status.CRASH, flags=[Flag("dynamic-code")],
                         probe=ProbeReport(ran=True, changed=("numpy.allclose",)))
-    for message in (options, bundle, Submission("ann", "a1", {"a1.ipynb": b"{}"}, ("link",)), result):
+    for message in (options, bundle, SubmissionFiles("ann", "a1", {"a1.ipynb": b"{}"}, ("link",)), result):
         assert pickle.loads(pickle.dumps(message)) == message
 
 

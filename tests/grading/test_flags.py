@@ -14,6 +14,7 @@ from grader.nbgrader_terms import (
     points,
     without_solution_delimiters,
 )
+from grader.structure import AssignmentStructure, GradedCell, NotebookStructure, SourceCell
 from grader.worker.flags import analyse_code, course_code, static_flags
 from tests.notebooks import assignment_ids, read_notebook, source_path
 
@@ -25,14 +26,12 @@ def structure_of(assignment):
         if not nbgrader_metadata(cell):
             continue
         if is_grade(cell):
-            grade.append({"name": grade_id(cell), "max_score": points(cell), "cell_type": cell.cell_type})
+            grade.append(GradedCell(grade_id(cell), points(cell), cell.cell_type))
         if is_solution(cell):
             solution.append(grade_id(cell))
-        source.append({"name": grade_id(cell), "cell_type": cell.cell_type, "locked": is_locked(cell),
-                       "source": cell.source, "checksum": None})
-    return {"assignment": assignment, "notebooks": [{"name": assignment, "grade_cells": grade,
-                                                     "solution_cells": solution, "task_cells": [],
-                                                     "source_cells": source}]}
+        source.append(SourceCell(grade_id(cell), cell.cell_type, is_locked(cell), cell.source, None))
+    notebook = NotebookStructure(assignment, tuple(grade), tuple(solution), (), tuple(source))
+    return AssignmentStructure(assignment, None, (notebook,))
 
 
 def known_code(assignment):

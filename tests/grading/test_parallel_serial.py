@@ -37,7 +37,7 @@ import pytest
 from grader.instructor.gradebook import gradebook_snapshot
 from tests.course_copy import nbgrader
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_env, course_grade
+from tests.grading.conftest import clone_course, course_env, course_grade
 from tests.postgres_server import create_database
 from tests.ssh_server import SSHServer, ssh_server, why_no_sshd
 
@@ -56,7 +56,7 @@ def sqlite_url(course):
 
 @pytest.fixture(scope="module")
 def serial_sqlite(template):
-    run = course_grade(copy_course(template[0], "serial-sqlite"), corpus.ASSIGNMENT, "--workers", "0", *ONLY,
+    run = course_grade(clone_course(template[0], "serial-sqlite"), corpus.ASSIGNMENT, "--workers", "0", *ONLY,
                        progress=True)
     print(f"\nserial SQLite run: {len(STUDENTS)} submissions, {run['seconds']:.0f} s")
     return run
@@ -64,14 +64,14 @@ def serial_sqlite(template):
 
 @pytest.fixture(scope="module")
 def plain_nbgrader(template):
-    course = copy_course(template[0], "plain-nbgrader")
+    course = clone_course(template[0], "plain-nbgrader")
     for student in STUDENTS:
         nbgrader(course, "autograde", corpus.ASSIGNMENT, "--student", student, "--force")
     return course
 
 
 def postgres_run(template, server, name, workers):
-    course = copy_course(template[0], name)
+    course = clone_course(template[0], name)
     url = create_database(server, name)
     nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
     run = course_grade(course, corpus.ASSIGNMENT, "--workers", workers, "--db", url, *ONLY)
@@ -128,7 +128,7 @@ def test_feedback_and_export_work_after_course_grade(serial_sqlite):
 
 
 def test_no_sandbox_grades_like_the_sandbox_and_warns(template, serial_sqlite):
-    run = course_grade(copy_course(template[0], "no-sandbox"), corpus.ASSIGNMENT, "--workers", "0",
+    run = course_grade(clone_course(template[0], "no-sandbox"), corpus.ASSIGNMENT, "--workers", "0",
                        "--no-sandbox", *ONLY)
     assert run["status"] == 0, run["stderr"][-3000:]
     assert "--no-sandbox: student code runs with YOUR rights" in run["stderr"]
@@ -216,7 +216,7 @@ def _busy(worker: subprocess.Popen) -> bool:
 
 def test_a_dask_cluster_of_separate_processes_grades_like_the_local_run(template, serial_sqlite, artifacts):
     with dask_cluster(artifacts / "dask-cluster") as (address, _):
-        run = course_grade(copy_course(template[0], "cluster"), corpus.ASSIGNMENT, "--scheduler", address,
+        run = course_grade(clone_course(template[0], "cluster"), corpus.ASSIGNMENT, "--scheduler", address,
                            *ONLY)
     assert run["status"] == 0, run["stderr"][-3000:]
     assert f"Dask scheduler {address}" in run["stdout"]
@@ -225,7 +225,7 @@ def test_a_dask_cluster_of_separate_processes_grades_like_the_local_run(template
 
 
 def test_a_worker_killed_mid_task_loses_no_submission(template, serial_sqlite, artifacts):
-    course = copy_course(template[0], "cluster-kill")
+    course = clone_course(template[0], "cluster-kill")
     with dask_cluster(artifacts / "dask-cluster-kill") as (address, workers):
         grading = subprocess.Popen(
             [sys.executable, "-m", "grader", "grade", corpus.ASSIGNMENT, "--scheduler", address, *ONLY,
@@ -283,8 +283,8 @@ def test_a_cluster_started_over_ssh_on_two_addresses_grades_like_the_local_run(t
         pytest.skip(f"no SSH server for the SSH-started cluster: {reason}")
     folder = artifacts / "ssh-cluster-processes"
     with ssh_server(folder / "sshd") as server, ssh_cluster(server, folder) as address:
-        run = course_grade(copy_course(template[0], "ssh-cluster"), corpus.ASSIGNMENT, "--scheduler", address,
-                           *ONLY)
+        course = clone_course(template[0], "ssh-cluster")
+        run = course_grade(course, corpus.ASSIGNMENT, "--scheduler", address, *ONLY)
     log = (folder / "sshd" / "sshd.log").read_text()
     for host in server.addresses:
         assert f"on {host} port {server.port}" in log, f"no SSH connection reached {host}: {log[-2000:]}"

@@ -29,7 +29,7 @@ from grader.messages import Flag, Status, TaskResult
 from grader.worker.task import run_task
 from tests.course_copy import nbgrader as run_nbgrader
 from tests.grading import corpus
-from tests.grading.conftest import copy_course
+from tests.grading.conftest import clone_course
 from tests.postgres_server import create_database
 
 GRADED = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
@@ -84,7 +84,7 @@ def _compare(one_at_a_time, batched):
 def test_a_batch_leaves_the_same_sqlite_gradebook(template, worker_results, monkeypatch):
     runs = []
     for batched in (False, True):
-        course = copy_course(template[0], f"recorder-sqlite-{batched}")
+        course = clone_course(template[0], f"recorder-sqlite-{batched}")
         runs.append(_record(course, f"sqlite:///{course / 'gradebook.db'}", worker_results, batched,
                             monkeypatch))
     _compare(*runs)
@@ -93,7 +93,7 @@ def test_a_batch_leaves_the_same_sqlite_gradebook(template, worker_results, monk
 def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker_results, monkeypatch):
     runs = []
     for batched in (False, True):
-        course = copy_course(template[0], f"recorder-postgres-{batched}")
+        course = clone_course(template[0], f"recorder-postgres-{batched}")
         url = create_database(postgres, f"recorder_{batched}".lower())
         run_nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
         runs.append(_record(course, url, worker_results, batched, monkeypatch))
@@ -102,7 +102,7 @@ def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker
 
 def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
                                                                                monkeypatch):
-    course = copy_course(template[0], "recorder-commit-fails")
+    course = clone_course(template[0], "recorder-commit-fails")
     url = f"sqlite:///{course / 'gradebook.db'}"
     real = SharedGradebook.transaction
 
@@ -160,7 +160,7 @@ def _set_by_hand(url, student, flagged):
 
 @pytest.mark.parametrize("batched", [False, True])
 def test_a_clean_regrade_clears_the_grader_s_flag_and_keeps_a_person_s(template, worker_results, batched):
-    course = copy_course(template[0], f"recorder-flags-{batched}")
+    course = clone_course(template[0], f"recorder-flags-{batched}")
     url = f"sqlite:///{course / 'gradebook.db'}"
     clean = next(r for r in worker_results if r.student == "reference")
     flagged = dataclasses.replace(clean, flags=[Flag("dynamic-code", corpus.ASSIGNMENT)])

@@ -33,9 +33,10 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.instructor.report.notes import NO_STORED_REASON
 from tests.course_copy import nbgrader, reference_submission, submit
 from tests.grading import corpus
-from tests.grading.conftest import copy_course, course_env, course_grade
+from tests.grading.conftest import clone_course, course_env, course_grade
 from tests.mutation import mutants
 from tests.notebooks import ROOT, is_solution_cell, nbgrader_meta
 from tests.postgres_server import create_database
@@ -68,7 +69,7 @@ def _with_mutant(assignment: str, cells: dict[str, str], index: int) -> dict[str
 
 @pytest.fixture(scope="module")
 def report_run(corpus_run, artifacts):
-    course = copy_course(corpus_run["course"], "report-class")
+    course = clone_course(corpus_run["course"], "report-class")
     shutil.copy(course / "report.json", course / "grading-corpus.json")
     lineage = {"reference": "reference", "ada": "ada", "copier-1": "ada", "copier-2": "ada", "bo": "bo",
                "slip-ref": "reference", "slip-bo": "bo"}
@@ -189,8 +190,26 @@ def test_flagged_and_not_graded_submissions_with_reasons(report_run):
     assert seconds and seconds == sorted(seconds, reverse=True)
 
 
+def test_flag_reasons_come_from_the_gradebook_alone(report_run):
+    """Without --grading-log, every flagged submission is listed with its flags, read from the grader's
+    own table in the gradebook (course grade stored them when it recorded the submission)."""
+    course, logs = report_run["course"], report_run["logs"]
+    process = subprocess.run(
+        [sys.executable, "-m", "grader", "report", corpus.ASSIGNMENT, "--out", "no-log", "--no-progress"],
+        cwd=course, env=course_env(), capture_output=True, text=True, timeout=600)
+    assert process.returncode == 0, process.stderr[-3000:]
+    notes = {n["student"]: n for n in json.loads((course / "no-log" / "report.json").read_text())["notes"]}
+    flagged = [s for s, r in logs.items() if r["flags"] and r["status"] == "graded" and r["recorded"]]
+    assert flagged
+    for student in flagged:
+        reasons = " ".join(notes[student]["reasons"])
+        assert notes[student]["status"] == "flagged" and NO_STORED_REASON not in reasons, student
+        assert all(flag["code"] in reasons for flag in logs[student]["flags"]), (student, reasons)
+    assert "numpy-rebinding" in " ".join(notes["patch-allclose"]["reasons"])
+
+
 def test_report_reads_a_postgresql_gradebook(template, postgres):
-    course = copy_course(template[0], "report-postgres")
+    course = clone_course(template[0], "report-postgres")
     url = create_database(postgres, "report")
     nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={url}")
     for student in ("reference", "blank"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -10,22 +11,16 @@ import pytest
 
 from grader.instructor.gradebook import empty_gradebook, export_structure, write_template
 from grader.nbgrader_terms import nbgrader_environment
+from grader.structure import AssignmentStructure, GradedCell, NotebookStructure, SourceCell
 
-STRUCTURE = {
-    "assignment": "hw",
-    "duedate": None,
-    "notebooks": [{
-        "name": "hw",
-        "grade_cells": [{"name": "test_a", "max_score": 2.0, "cell_type": "code"}],
-        "solution_cells": ["solve_a"],
-        "task_cells": [],
-        "source_cells": [
-            {"name": "test_a", "cell_type": "code", "locked": True, "source": "assert a == 1",
-             "checksum": "c1"},
-            {"name": "solve_a", "cell_type": "code", "locked": False, "source": "a = 1", "checksum": "c2"},
-        ],
-    }],
-}
+STRUCTURE = AssignmentStructure("hw", None, (NotebookStructure(
+    name="hw",
+    grade_cells=(GradedCell("test_a", 2.0, "code"),),
+    solution_cells=("solve_a",),
+    task_cells=(),
+    source_cells=(SourceCell("test_a", "code", True, "assert a == 1", "c1"),
+                  SourceCell("solve_a", "code", False, "a = 1", "c2")),
+),))
 
 
 def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_structure(tmp_path, monkeypatch):
@@ -39,7 +34,7 @@ def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_stru
     monkeypatch.setattr(nbgrader.api, "get_alembic_version", no_alembic)
     first, second = tmp_path / "first.db", tmp_path / "second.db"
     write_template(STRUCTURE, first, "course101", empty)
-    write_template({**STRUCTURE, "assignment": "other"}, second, "course101", empty)
+    write_template(dataclasses.replace(STRUCTURE, assignment="other"), second, "course101", empty)
     assert export_structure(f"sqlite:///{first}", "hw") == STRUCTURE
     # each template holds its own assignment only: the empty bytes were not changed by the first
     with nbgrader.api.Gradebook(f"sqlite:///{second}", "course101") as gb:

@@ -22,6 +22,7 @@ from grader.sandbox.kernel import (
     matplotlib_font_cache,
     uid_slot,
 )
+from grader.sandbox.spec import SandboxSpec
 
 # run in each kernel: report the copy it found, load it, then tamper with it
 PROBE = f"""
@@ -47,9 +48,8 @@ async def _run_in_sandbox(tmp_path, slot_dir, name: str) -> dict:
         work.mkdir()
         ipc.mkdir(mode=0o700)
         os.chown(ipc, uid, gid)
-        spec = {"enabled": True, "uid": uid, "gid": gid, "ipc_dir": str(ipc),
-                "limits": SandboxLimits().as_dict(),
-                "preload": matplotlib_font_cache(tmp_path / "fonts")}
+        spec = SandboxSpec(uid=uid, gid=gid, ipc_dir=str(ipc), limits=SandboxLimits(),
+                           preload=matplotlib_font_cache(tmp_path / "fonts"))
         manager = SandboxKernelManager(sandbox=spec, kernel_name="python3")
         await manager.start_kernel(cwd=str(work))
         client = manager.client()

@@ -1,8 +1,9 @@
 """What the report reads from one autograded notebook: failure messages and the student's own code.
 
-Only the error's last line (``ename: evalue``, what nbgrader's feedback
-shows) is kept from a failed cell, never its traceback, which quotes the
-test's code; a message that still quotes a hidden line is replaced.
+Only the error's message (``ename: evalue``, what nbgrader's feedback
+shows, by :func:`grader.nbgrader_terms.error_line`) is kept from a failed
+cell, never its traceback, which quotes the test's code; a message that
+still quotes a hidden line is replaced.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from pathlib import Path
 
 import nbformat
 
-from grader.nbgrader_terms import grade_id, is_grade, is_solution
+from grader.nbgrader_terms import cell_error_line, grade_id, is_grade, is_solution
 
-__all__ = ["NotebookDigest", "digest_notebook", "own_code", "HIDDEN_MESSAGE", "CELL_HEADER"]
+__all__ = ["NotebookDigest", "digest_notebook", "own_code", "CELL_HEADER"]
 
-HIDDEN_MESSAGE = "a hidden test failed (its message quotes test code, not shown)"
 CELL_HEADER = "# --- cell "
-# A message quoting a very short hidden line ("x = 1") is no leak of a test; longer ones are.
-SHORTEST_HIDDEN_LINE = 12
 
 
 @dataclass
@@ -45,19 +43,8 @@ def own_code(source: str, given: str) -> str:
                      if line.strip() and line.strip() not in given_lines)
 
 
-def _error_line(cell, hidden_lines: set[str]) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            ename = output.get("ename") or "Error"
-            text = " ".join(f"{ename}: {output.get('evalue') or ''}".split()).rstrip(":")
-            if any(len(line) >= SHORTEST_HIDDEN_LINE and line in text for line in hidden_lines):
-                return f"{ename}: {HIDDEN_MESSAGE}"
-            return text if len(text) <= 400 else text[:397] + "..."
-    return None
-
-
 def digest_notebook(path: Path, notebook: str, given_code: dict[tuple[str, str], str],
-                    hidden_lines: set[str]) -> NotebookDigest:
+                    hidden_lines: frozenset[str]) -> NotebookDigest:
     """Failure messages, timeouts and own code of the autograded notebook at ``path``.
 
     Parameters
@@ -68,8 +55,8 @@ def digest_notebook(path: Path, notebook: str, given_code: dict[tuple[str, str],
         The notebook's name in the gradebook (the file name without ``.ipynb``).
     given_code : dict
         ``(notebook, solution cell id) -> release code of the cell``.
-    hidden_lines : set of str
-        Stripped lines of the hidden-test regions; a message quoting one is replaced.
+    hidden_lines : frozenset of str
+        :func:`grader.nbgrader_terms.hidden_lines` of the assignment; a message quoting one is replaced.
     """
     digest = NotebookDigest()
     try:
@@ -87,7 +74,7 @@ def digest_notebook(path: Path, notebook: str, given_code: dict[tuple[str, str],
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
         if is_grade(cell):
-            message = _error_line(cell, hidden_lines)
+            message = cell_error_line(cell, hidden_lines)
             if message is not None:
                 digest.messages[cell_id] = message
                 if message.startswith("CellTimeoutError"):

@@ -12,15 +12,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from grader.instructor.flag_reasons import read_flag_reasons
+from grader.instructor.gradebook import read_structure
 from grader.instructor.report.autograded import digest_notebook
 from grader.instructor.report.failures import cell_failures
-from grader.instructor.report.gradebook_reader import (
-    AssignmentStructure,
-    matching_assignments,
-    open_gradebook,
-    read_structure,
-    read_submissions,
-)
+from grader.instructor.report.gradebook_reader import matching_assignments, open_gradebook, read_submissions
 from grader.instructor.report.models import ClassReport
 from grader.instructor.report.notes import grader_notes, read_grading_logs, slowest
 from grader.instructor.report.similarity import (
@@ -31,6 +27,7 @@ from grader.instructor.report.similarity import (
     fingerprint,
     similar_pairs,
 )
+from grader.structure import AssignmentStructure
 
 __all__ = ["ReportOptions", "build_report"]
 
@@ -59,7 +56,7 @@ def _read_submission(job: tuple[str, str, str]):
     student, assignment, folder = job
     structure = _STRUCTURES[assignment]
     digests = [digest_notebook(Path(folder) / f"{notebook}.ipynb", notebook, structure.given_code,
-                               structure.hidden_lines) for notebook in structure.notebooks]
+                               structure.hidden_lines) for notebook in sorted(structure.notebook_names)]
     code = "\n".join(d.code for d in digests if d.code)
     return student, assignment, digests, fingerprint(code, student, _BOILERPLATE[assignment])
 
@@ -111,6 +108,8 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
             raise LookupError(f"no assignment of the gradebook matches {' '.join(patterns)}")
         structures = {a: read_structure(gb, a) for a in assignments}
         submissions = {a: read_submissions(gb, a, root) for a in assignments}
+        with gb.engine.connect() as connection:
+            stored_reasons = read_flag_reasons(connection, assignments)
     timings["gradebook"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -132,11 +131,11 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
     timings["autograded notebooks"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    cell_order = {a: list(structures[a].grade_cells) for a in assignments}
+    cell_order = {a: list(structures[a].max_scores) for a in assignments}
     failures = []
     for a in assignments:
         graded = [s for s in submissions[a] if s.graded]
-        failures += cell_failures(a, cell_order[a], structures[a].grade_cells, graded, messages[a])
+        failures += cell_failures(a, cell_order[a], structures[a].max_scores, graded, messages[a])
     timings["failures"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -163,7 +162,7 @@ def build_report(root: Path, patterns: list[str], options: ReportOptions | None 
         similar_pairs=pairs,
         similarity_threshold=options.threshold,
         similarity_note="; ".join(notes_on_similarity),
-        notes=grader_notes(all_submissions, timeouts, logs, assignments),
+        notes=grader_notes(all_submissions, timeouts, logs, stored_reasons, assignments),
         slowest=slowest(logs, assignments),
         created=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         source=_safe_url(db_url),

@@ -24,8 +24,9 @@ def add_report_parser(commands) -> None:
     report.add_argument("--out", type=Path,
                         help="output folder (default: reports/<UTC date and time>/ under the course root)")
     report.add_argument("--grading-log", action="append", default=[], type=Path, metavar="FILE",
-                        help="a JSON file written by `course grade --report FILE`: reasons for flags and "
-                             "failures, and grading times (repeatable)")
+                        help="a JSON file written by `course grade --report FILE`: why submissions were "
+                             "not graded, and grading times (flag reasons come from the gradebook) "
+                             "(repeatable)")
     report.add_argument("--similarity", type=float, default=None, metavar="SHARE",
                         help="report pairs whose smaller share of matching code reaches this "
                              "(default 0.5, tuned on the course's own answers: docs/report.md)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from grader.instructor.report.models import CellFailures, FailureGroup, Submission
+from grader.instructor.report.models import CellFailures, FailureGroup, GradebookSubmission
 
 __all__ = ["mask_numbers", "cell_failures", "NO_MESSAGE"]
 
@@ -37,7 +37,8 @@ def mask_numbers(message: str) -> str:
 
 
 def cell_failures(assignment: str, cell_order: list[str], max_scores: dict[str, float],
-                  submissions: list[Submission], messages: dict[str, dict[str, str]]) -> list[CellFailures]:
+                  submissions: list[GradebookSubmission],
+                  messages: dict[str, dict[str, str]]) -> list[CellFailures]:
     """Failure rate and grouped first-failure messages of every graded cell of ``assignment``.
 
     Parameters
@@ -46,7 +47,7 @@ def cell_failures(assignment: str, cell_order: list[str], max_scores: dict[str, 
         Grade ids in notebook order.
     max_scores : dict
         Grade id -> max score.
-    submissions : list of Submission
+    submissions : list of GradebookSubmission
         The graded submissions of ``assignment`` (a failure is a score below the max).
     messages : dict
         Student -> grade id -> the first error's last line in the autograded notebook.

@@ -13,7 +13,6 @@ no hidden line ever reaches the report.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import (
@@ -21,9 +20,6 @@ from nbgrader.api import (
     Grade,
     Gradebook,
     GradeCell,
-    Notebook,
-    SolutionCell,
-    SourceCell,
     Student,
     SubmittedAssignment,
     SubmittedNotebook,
@@ -31,22 +27,9 @@ from nbgrader.api import (
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
-from grader.instructor.report.models import CellScore, Submission
-from grader.nbgrader_terms import hidden_lines
+from grader.instructor.report.models import CellScore, GradebookSubmission
 
-__all__ = ["AssignmentStructure", "open_gradebook", "matching_assignments", "read_structure",
-           "read_submissions"]
-
-
-@dataclass
-class AssignmentStructure:
-    """The release side of one assignment, as the gradebook recorded it."""
-
-    name: str
-    notebooks: list[str]
-    grade_cells: dict[str, float]  # grade id -> max score
-    given_code: dict[tuple[str, str], str]  # (notebook, solution cell id) -> release code of that cell
-    hidden_lines: set[str]  # stripped lines inside the hidden-test regions of test cells
+__all__ = ["open_gradebook", "matching_assignments", "read_submissions"]
 
 
 def open_gradebook(db_url: str, course_id: str) -> Gradebook:
@@ -76,37 +59,7 @@ def matching_assignments(gb: Gradebook, patterns: list[str]) -> list[str]:
     return sorted({n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)})
 
 
-def read_structure(gb: Gradebook, assignment: str) -> AssignmentStructure:
-    """Notebooks, graded cells, given code and hidden-test lines of ``assignment``."""
-    session = gb.db
-    notebooks = [n.name for n in gb.find_assignment(assignment).notebooks]
-    grade_cells = {
-        name: max_score for name, max_score in session.query(GradeCell.name, GradeCell.max_score)
-        .join(Notebook, GradeCell.notebook_id == Notebook.id)
-        .join(Assignment, Notebook.assignment_id == Assignment.id)
-        .filter(Assignment.name == assignment)
-    }
-    solution_names = {
-        (notebook, name) for notebook, name in session.query(Notebook.name, SolutionCell.name)
-        .join(Notebook, SolutionCell.notebook_id == Notebook.id)
-        .join(Assignment, Notebook.assignment_id == Assignment.id)
-        .filter(Assignment.name == assignment)
-    }
-    given, hidden = {}, set()
-    for notebook, name, source in (
-        session.query(Notebook.name, SourceCell.name, SourceCell.source)
-        .join(Notebook, SourceCell.notebook_id == Notebook.id)
-        .join(Assignment, Notebook.assignment_id == Assignment.id)
-        .filter(Assignment.name == assignment)
-    ):
-        if (notebook, name) in solution_names:
-            given[(notebook, name)] = source or ""
-        if name in grade_cells:
-            hidden |= hidden_lines([{"source": source or ""}])
-    return AssignmentStructure(assignment, sorted(notebooks), grade_cells, given, hidden)
-
-
-def read_submissions(gb: Gradebook, assignment: str, root: Path) -> list[Submission]:
+def read_submissions(gb: Gradebook, assignment: str, root: Path) -> list[GradebookSubmission]:
     """Every submission of ``assignment`` with its per-cell scores, in one query.
 
     ``root`` is the course root: a submission counts as graded only if
@@ -125,12 +78,12 @@ def read_submissions(gb: Gradebook, assignment: str, root: Path) -> list[Submiss
         .order_by(Student.id)
         .all()
     )
-    by_student: dict[str, Submission] = {}
+    by_student: dict[str, GradebookSubmission] = {}
     for student, cell, score, max_score, auto_score, manual_score, flagged in rows:
         submission = by_student.get(student)
         if submission is None:
             folder = root / "autograded" / student / assignment
-            submission = by_student[student] = Submission(
+            submission = by_student[student] = GradebookSubmission(
                 student, assignment, 0.0, 0.0, [], False,
                 has_autograded_notebook=any(folder.glob("*.ipynb")))
         scored = auto_score is not None or manual_score is not None

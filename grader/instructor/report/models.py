@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["CellScore", "Submission", "FailureGroup", "CellFailures", "SimilarPair", "GraderNote",
+__all__ = ["CellScore", "GradebookSubmission", "FailureGroup", "CellFailures", "SimilarPair", "GraderNote",
            "ClassReport"]
 
 
@@ -19,7 +19,7 @@ class CellScore:
 
 
 @dataclass
-class Submission:
+class GradebookSubmission:
     """One student's submission of one assignment, read from the gradebook."""
 
     student: str
@@ -99,7 +99,7 @@ class ClassReport:
     """Everything the report shows; the HTML, CSV and JSON files are views of it."""
 
     assignments: list[str]
-    submissions: list[Submission]
+    submissions: list[GradebookSubmission]
     cell_order: dict[str, list[str]]
     failures: list[CellFailures]
     similar_pairs: list[SimilarPair]
