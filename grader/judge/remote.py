@@ -16,7 +16,9 @@ here as the same call would have shown it in one process, so that the course's c
 * the warnings it raised are raised again here (same category name, message, file and line);
 * an argument it changed in place is changed in place here, and a result that *was* an argument is
   that argument here;
-* numpy's floating-point error state (``np.errstate``) travels with each request.
+* numpy's floating-point error state (``np.errstate``) travels with each request;
+* while the judge traces memory (``tracemalloc``), each call's peak is measured in the kernel and
+  replayed here as one allocation of that size, so that a test's ``tracemalloc`` sees it.
 
 These facts are **advisory**: only the kernel sees them, and a kernel that cheats can forge them.
 
@@ -32,6 +34,7 @@ import builtins
 import linecache
 import os
 import sys
+import tracemalloc
 import warnings
 import weakref
 from typing import Any
@@ -91,7 +94,6 @@ class Remote:
         self.handle_types: dict[int, type] = {}
         self.frees: list[tuple[int, int]] = []
         self.mirrors: list[_Mirror] = []
-        self.options: tuple = ()
         self.last_facts: dict = {}
         self.exceptions: dict[str, type] = {}
         self.categories: dict[str, type] = {}
@@ -114,7 +116,8 @@ class Remote:
         if self.mirrors and op != "push":
             self._push_mirrors()
         frees, self.frees = self.frees, []
-        request = (op, target, _sendable(args), _sendable(kwargs or {}), _errstate(), frees, self.options)
+        options = ("memory",) if tracemalloc.is_tracing() else ()
+        request = (op, target, _sendable(args), _sendable(kwargs or {}), _errstate(), frees, options)
         try:
             reply = self.channel.exchange(request, self._reference)
         except NotPlainData as refusal:
@@ -182,7 +185,7 @@ class Remote:
         status = reply[0]
         facts = reply[-1] if type(reply[-1]) is dict else {}
         self.last_facts = facts
-        self._replay(facts, args, kwargs)
+        self._replay(facts, args, kwargs, reply[1] if status == "ok" else None)
         if status == "ok":
             result = reply[1]
             for position, key in facts.get("result_is_argument", ()):
@@ -208,7 +211,7 @@ class Remote:
             kind = self.exceptions[name] = type(name, (StudentException,), {})
         return kind(text)
 
-    def _replay(self, facts: dict, args: tuple, kwargs: dict) -> None:
+    def _replay(self, facts: dict, args: tuple, kwargs: dict, result: Any) -> None:
         if "stdout" in facts:
             sys.stdout.write(str(facts["stdout"]))
         if "stderr" in facts:
@@ -217,6 +220,12 @@ class Remote:
             _write_back(args[key] if isinstance(key, int) else kwargs[key], now)
         for record in facts.get("warnings", ()):
             self._warn(*record)
+        peak = facts.get("memory_peak")
+        if type(peak) is int and 0 < peak < _MAX_REPLAYED_PEAK and tracemalloc.is_tracing():
+            # the kernel's peak, allocated once here, so that a test's tracemalloc sees it; the
+            # result's arrays, counted in it, are already allocated here
+            block = np.empty(max(peak - _array_bytes(result), 0), dtype=np.uint8)
+            del block
 
     def _warn(self, category_name, is_builtin, message, filename, lineno, line) -> None:
         category = getattr(builtins, category_name, None) if is_builtin else None
@@ -265,6 +274,10 @@ class Remote:
 _HELD_BY_MIRROR_ONLY = 3
 
 
+# A replayed memory peak larger than this is not replayed (a forged fact must not exhaust the judge).
+_MAX_REPLAYED_PEAK = 1 << 34
+
+
 class _Mirror:
     """A judge's copy of an array that lives in the kernel, written back when the judge changes it."""
 
@@ -291,6 +304,18 @@ def _sendable(value: Any) -> Any:
     return value
 
 
+def _array_bytes(value: Any) -> int:
+    """Bytes of the arrays in a decoded value."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.nbytes
+    if kind in (tuple, list):
+        return sum(_array_bytes(v) for v in value)
+    if kind is dict:
+        return sum(_array_bytes(v) for v in value.values())
+    return 0
+
+
 def _substitute(result: Any, position: int, argument: Any) -> Any:
     """The result with its ``position``-th item (the whole result when not a tuple) replaced."""
     if type(result) is tuple:
@@ -299,28 +324,34 @@ def _substitute(result: Any, position: int, argument: Any) -> Any:
 
 
 def _write_back(mine: Any, now: Any) -> None:
-    """Make the judge's argument ``mine`` equal to the kernel's ``now``, in place where it can be."""
-    if isinstance(mine, np.ndarray) and isinstance(now, np.ndarray):
-        if mine.shape == now.shape and mine.flags.writeable:
+    """Make the judge's argument ``mine`` equal to the kernel's ``now``, in place where it can be.
+
+    Arrays are overwritten (same shape), dicts and lists updated, tuples updated item by item (their
+    arrays, dicts and lists can change in place).
+    """
+    if isinstance(mine, np.ndarray):
+        if isinstance(now, np.ndarray) and mine.shape == now.shape and mine.flags.writeable:
             np.copyto(mine, now, casting="unsafe")
     elif isinstance(mine, dict) and type(now) is dict:
-        for key in list(mine):
-            if key not in now:
-                del mine[key]
+        for key in [k for k in mine if k not in now]:
+            del mine[key]
         for key, value in now.items():
-            if key in mine and isinstance(mine[key], (np.ndarray, dict, list)):
+            if key in mine and _mutable(mine[key]):
                 _write_back(mine[key], value)
             else:
                 mine[key] = value
-    elif isinstance(mine, list) and type(now) is list:
-        if len(mine) != len(now):
-            mine[:] = now
-        else:
-            for index, value in enumerate(now):
-                if isinstance(mine[index], (np.ndarray, dict, list)):
-                    _write_back(mine[index], value)
-                else:
-                    mine[index] = value
+    elif isinstance(mine, list) and type(now) is list and len(mine) != len(now):
+        mine[:] = now
+    elif isinstance(mine, (list, tuple)) and type(now) in (list, tuple) and len(mine) == len(now):
+        for index, value in enumerate(now):
+            if _mutable(mine[index]):
+                _write_back(mine[index], value)
+            elif isinstance(mine, list):
+                mine[index] = value
+
+
+def _mutable(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, dict, list, tuple))
 
 
 class LinkedDict(dict):
