@@ -172,16 +172,18 @@ def defines(source: str, name: str) -> bool:
 
 
 def run_entry(
-    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False
+    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Run the test cells against the notebook with ``entry`` swapped in.
 
-    With ``visible_only``, only the parts of the test cells that the release shows.
+    With ``visible_only``, only the parts of the test cells that the release shows. The test cells
+    whose grade ids are in ``skip`` are not run.
     """
     namespace = fresh_namespace(parts, entry.source, extra_label=entry.label)
     failures: dict[str, str] = {}
     modules_before = set(sys.modules)
-    for test in parts.tests:
+    for test in (t for t in parts.tests if t.grade_id not in skip):
         reason = run_test_cell(test, namespace, visible_only=visible_only)
         if reason is not None:
             failures[test.grade_id] = reason
@@ -195,7 +197,8 @@ def run_entry(
 
 
 def run_entry_through_judge(
-    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False
+    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> Outcome:
     """:func:`run_entry`, with the judge's split: the notebook's code and the entry run in a kernel
     side of their own (a subprocess), the test cells in this process, reaching the graded names
@@ -206,7 +209,7 @@ def run_entry_through_judge(
     failures: dict[str, str] = {}
     with kernel_forks(parts.assignment, parts.setup).kernel(kernel_code) as kernel:
         namespace = judge_namespace(cells, kernel.remote, label=parts.assignment)
-        for test in cells.tests:
+        for test in (t for t in cells.tests if t.grade_id not in skip):
             reason = judge_cell(test.visible if visible_only else test.source, test.grade_id, namespace)
             if reason is not None:
                 failures[test.grade_id] = reason

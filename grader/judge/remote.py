@@ -105,8 +105,9 @@ class Remote:
             return Reference(obj._judge_ref, 0, "", False)
         return None
 
-    def request(self, op: str, target: Any = None, args: tuple = (), kwargs: dict | None = None) -> tuple:
-        """One request; the reply with its references turned into handles.
+    def request(self, op: str, target: Any = None, args: tuple = (), kwargs: dict | None = None,
+                label: str = "the student's code") -> tuple:
+        """One request to ``label``; the reply with its references turned into handles.
 
         Raises
         ------
@@ -123,8 +124,8 @@ class Remote:
         except NotPlainData as refusal:
             self.frees = frees + self.frees
             raise CannotSend(
-                f"cannot pass {refusal} to the student's code: only numbers, strings, numpy arrays of "
-                "numbers (in tuples, lists and dicts) and the student's own objects travel"
+                f"cannot pass a {refusal.type_name} to {label}: only numbers, strings, numpy arrays of "
+                "numbers (in tuples, lists and dicts) and the student's own objects reach the kernel"
             ) from None
         return self._materialize(reply)
 
@@ -175,10 +176,11 @@ class Remote:
 
     def apply(self, op: str, args: tuple, label: str) -> Any:
         """Run one of the kernel side's operations (``course.kernel_channel.OPERATIONS``)."""
-        return self._finish(self.request(op, args=args), label, args, {})
+        return self._finish(self.request(op, args=args, label=label), label, args, {})
 
     def call(self, target: Handle, args: tuple, kwargs: dict) -> Any:
-        return self._finish(self.request("call", target, args, kwargs), target._judge_label, args, kwargs)
+        label = target._judge_label
+        return self._finish(self.request("call", target, args, kwargs, label), label, args, kwargs)
 
     # -- replies ---------------------------------------------------------------------------------
     def _finish(self, reply: tuple, label: str, args: tuple, kwargs: dict) -> Any:
