@@ -27,6 +27,7 @@ import io
 import math
 import re
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -344,28 +345,35 @@ def send_frame(sock, payload: bytes) -> None:
         sock.sendall(payload)
 
 
-def recv_frame(sock, max_bytes: int) -> bytes:
-    """Receive one frame of at most ``max_bytes``.
+def recv_frame(sock, max_bytes: int, deadline: float | None = None) -> bytes:
+    """Receive one frame of at most ``max_bytes``, by ``deadline`` (``time.monotonic()``) if given.
 
     Raises
     ------
     ChannelError
         When the other side closed the connection, or announced a longer frame.
+    TimeoutError
+        When the deadline passed (however slowly the other side trickles its bytes).
     """
-    header = _recv_exactly(sock, 4)
+    header = _recv_exactly(sock, 4, deadline)
     size = _LENGTH.unpack(header)[0]
     if size > max_bytes:
         raise ChannelError(f"a message of {size} bytes, more than the limit of {max_bytes}")
-    return _recv_exactly(sock, size)
+    return _recv_exactly(sock, size, deadline)
 
 
-def _recv_exactly(sock, size: int) -> bytes:
+def _recv_exactly(sock, size: int, deadline: float | None) -> bytes:
     if size == 0:
         return b""
     buffer = bytearray(size)
     view = memoryview(buffer)
     got = 0
     while got < size:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the deadline passed")
+            sock.settimeout(remaining)
         n = sock.recv_into(view[got:], size - got)
         if n == 0:
             raise ChannelError("the other side closed the connection")

@@ -1,10 +1,12 @@
 """The judge's channel: values by value, student objects behind handles, nothing pickled, bounded."""
 
+import copy
 import io
 import math
 import pickle
 import socket
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -18,6 +20,7 @@ from grader.judge.subprocess_kernel import SubprocessKernel
 
 STUDENT = '''
 import threading
+import time
 import warnings
 import numpy as np
 
@@ -216,6 +219,10 @@ def test_params_read_from_a_model_write_through_to_the_kernel(remote):
     assert model.loss(x) == 8.0
     model.params["b1"] = np.ones(2)
     assert model.loss(x) == 10.0
+    kept = copy.deepcopy(model.params)
+    assert type(kept) is dict
+    kept["W1"][...] = 0.0  # a copy is the judge's own
+    assert model.loss(x) == 10.0
 
 
 def test_judge_objects_are_not_sent_to_the_kernel(remote):
@@ -319,3 +326,30 @@ def test_a_forged_reply_of_pickle_loses_the_kernel_and_unpickles_nothing():
     thread.join()
     kernel_end.close()
     assert unpickled == []
+
+
+def test_a_kernel_that_trickles_its_reply_is_stopped_at_the_call_limit():
+    judge_end, kernel_end = socket.socketpair()
+
+    def trickling_kernel():
+        kernel_end.recv(65536)
+        reply = encode(("ok", 1, {}))
+        frame = len(reply).to_bytes(4, "big") + reply
+        for byte in frame:
+            try:
+                kernel_end.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=trickling_kernel)
+    thread.start()
+    remote = Remote(Channel(judge_end, limits=Limits(call_seconds=0.5)))
+    started = time.monotonic()
+    with pytest.raises(CallTimeout):
+        remote.lookup("anything")
+    assert time.monotonic() - started < 1.5
+    with pytest.raises(KernelLost):
+        remote.lookup("anything")
+    kernel_end.close()
+    thread.join()

@@ -78,9 +78,9 @@ class Channel:
             raise KernelLost(self.lost) from None
 
     def _receive(self, what: str) -> tuple:
-        self.sock.settimeout(self.limits.call_seconds)
         try:
-            frame = recv_frame(self.sock, self.limits.reply_bytes)
+            deadline = time.monotonic() + self.limits.call_seconds
+            frame = recv_frame(self.sock, self.limits.reply_bytes, deadline)
         except TimeoutError:
             frame = self._after_timeout(what)
         reply = decode(frame)
@@ -94,9 +94,8 @@ class Channel:
         if self.interrupt is not None:
             with contextlib.suppress(Exception):
                 self.interrupt()
-            self.sock.settimeout(self.limits.grace_seconds)
-            try:
-                recv_frame(self.sock, self.limits.reply_bytes)  # the interrupted call's answer
+            try:  # the interrupted call's answer
+                recv_frame(self.sock, self.limits.reply_bytes, time.monotonic() + self.limits.grace_seconds)
             except (TimeoutError, ChannelError, OSError):
                 self._lose(message + ", and did not stop when interrupted")
             raise CallTimeout(message)

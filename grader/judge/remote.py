@@ -31,6 +31,7 @@ request. Changes the kernel makes later do not reach copies read earlier: read t
 from __future__ import annotations
 
 import builtins
+import copy
 import linecache
 import os
 import sys
@@ -236,7 +237,8 @@ class Remote:
             if category is None:
                 category = self.categories[category_name] = type(category_name, (StudentWarning,), {})
         filename, lineno = str(filename), int(lineno)
-        if line and not os.path.exists(filename) and filename not in linecache.cache:
+        if line and 0 < lineno <= _MAX_INJECTED_LINE and not os.path.exists(filename) \
+                and filename not in linecache.cache:
             # the student's line, so that a message can quote it as it would in one process
             lines = [""] * (lineno - 1) + [str(line) + "\n"]
             linecache.cache[filename] = (len("".join(lines)), None, lines, filename)
@@ -276,6 +278,8 @@ class Remote:
 _HELD_BY_MIRROR_ONLY = 3
 
 
+# A warning's line further down than this is not put into linecache (a forged line number).
+_MAX_INJECTED_LINE = 100_000
 # A replayed memory peak larger than this is not replayed (a forged fact must not exhaust the judge).
 _MAX_REPLAYED_PEAK = 1 << 34
 
@@ -373,6 +377,13 @@ class LinkedDict(dict):
         dict.__setitem__(self, key, remote.linked(value, owner, self._judge_path + [("item", key)]))
 
 
+def _plain_copy(self, memo=None):
+    """A copy of a linked dict is a plain dict, as a copy of ``model.params`` is in one process."""
+    return copy.deepcopy(dict(self), memo) if memo is not None else dict(self)
+
+
+LinkedDict.__copy__ = _plain_copy
+LinkedDict.__deepcopy__ = _plain_copy
 # In one process this dict is a dict; messages that name its type say so.
 LinkedDict.__name__ = LinkedDict.__qualname__ = "dict"
 
