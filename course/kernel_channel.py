@@ -61,7 +61,7 @@ from course.channel_codec import (
 )
 from course.testing import _same, _snapshot
 
-__all__ = ["serve", "KernelSide", "OPERATIONS", "MAX_REQUEST_BYTES", "MAX_CAPTURED_CHARS"]
+__all__ = ["serve", "run_cells", "KernelSide", "OPERATIONS", "MAX_REQUEST_BYTES", "MAX_CAPTURED_CHARS"]
 
 #: The largest request this side reads.
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -331,10 +331,14 @@ def _main(argv: list[str]) -> None:
     socket_path, cells_file = argv
     namespace: dict = {"__name__": "__main__"}
     with open(cells_file, encoding="utf-8") as handle:
-        cells = json.load(handle)
+        run_cells(json.load(handle), namespace)
+    serve(socket_path, namespace)
+
+
+def run_cells(cells: list, namespace: dict) -> None:
+    """Run ``(label, source)`` pairs in ``namespace``, each compiled as ``<label>``."""
     for label, source in cells:
         exec(compile(source, f"<{label}>", "exec"), namespace)
-    serve(socket_path, namespace)
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ class StudentWarning(Warning):
 
 _OPERATORS = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor",
               "lshift", "rshift"]
+_COMPARISONS = ["eq", "ne", "lt", "le", "gt", "ge"]
 
 
 def _refusal_message(label: str, type_name: str, where: str, reason: str) -> str:
@@ -443,89 +444,11 @@ class Handle:
     def __subclasscheck__(self, subclass: Any) -> bool:
         return bool(self._judge_apply("issubclass", subclass, self))
 
-    def __len__(self) -> int:
-        return self._judge_apply("len", self)
-
     def __iter__(self):
         return iter(self._judge_apply("list", self))
 
-    def __contains__(self, item: Any) -> bool:
-        return self._judge_apply("contains", self, item)
-
-    def __bool__(self) -> bool:
-        return self._judge_apply("bool", self)
-
-    def __hash__(self) -> int:
-        return self._judge_apply("hash", self)
-
-    def __repr__(self) -> str:
-        return self._judge_apply("repr", self)
-
-    def __str__(self) -> str:
-        return self._judge_apply("str", self)
-
-    def __format__(self, spec: str) -> str:
-        return self._judge_apply("format", self, spec)
-
-    def __float__(self) -> float:
-        return self._judge_apply("float", self)
-
-    def __int__(self) -> int:
-        return self._judge_apply("int", self)
-
-    def __index__(self) -> int:
-        return self._judge_apply("index", self)
-
-    def __complex__(self) -> complex:
-        return self._judge_apply("complex", self)
-
-    def __round__(self, *args: Any) -> Any:
-        return self._judge_apply("round", self, *args)
-
-    def __abs__(self) -> Any:
-        return self._judge_apply("abs", self)
-
-    def __neg__(self) -> Any:
-        return self._judge_apply("neg", self)
-
-    def __pos__(self) -> Any:
-        return self._judge_apply("pos", self)
-
-    def __invert__(self) -> Any:
-        return self._judge_apply("invert", self)
-
-    def __eq__(self, other: Any) -> Any:
-        return self._judge_binary("eq", self, other)
-
-    def __ne__(self, other: Any) -> Any:
-        return self._judge_binary("ne", self, other)
-
-    def __lt__(self, other: Any) -> Any:
-        return self._judge_binary("lt", self, other)
-
-    def __le__(self, other: Any) -> Any:
-        return self._judge_binary("le", self, other)
-
-    def __gt__(self, other: Any) -> Any:
-        return self._judge_binary("gt", self, other)
-
-    def __ge__(self, other: Any) -> Any:
-        return self._judge_binary("ge", self, other)
-
-    def __divmod__(self, other: Any) -> Any:
-        return self._judge_binary("divmod", self, other)
-
-    def __rdivmod__(self, other: Any) -> Any:
-        return self._judge_binary("divmod", other, self)
-
-    def __copy__(self) -> Any:
-        return self._judge_apply("copy", self)
-
     def __deepcopy__(self, memo: dict) -> Any:
         return self._judge_apply("deepcopy", self)
-
-    def __dir__(self) -> list:
-        return self._judge_apply("dir", self)
 
     def __reduce_ex__(self, protocol: int):
         raise TypeError("a handle of an object in the student's kernel cannot be pickled")
@@ -557,3 +480,21 @@ for _name in _OPERATORS:
     setattr(Handle, f"__{_name}__", _forward)
     setattr(Handle, f"__r{_name}__", _reflected)
     setattr(Handle, f"__i{_name}__", _in_place)
+for _name in _COMPARISONS:
+    setattr(Handle, f"__{_name}__", _binary_methods(_name)[0])
+Handle.__divmod__, Handle.__rdivmod__, _ = _binary_methods("divmod")
+
+
+def _forwarded(op: str):
+    def method(self, *args):
+        return self._judge_apply(op, self, *args)
+
+    method.__name__ = f"__{op}__"
+    return method
+
+
+# Special methods that forward to the kernel's function of the same name (``len(obj)``, ...), and
+# ``__contains__``/``__format__``/``__round__`` with their arguments.
+for _name in ("len", "contains", "bool", "hash", "repr", "str", "format", "float", "int", "index",
+              "complex", "round", "abs", "neg", "pos", "invert", "copy", "dir"):
+    setattr(Handle, f"__{_name}__", _forwarded(_name))

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from course.channel_codec import recv_frame, send_frame
+from course.kernel_channel import run_cells, serve
 from grader.judge.channel import Limits, connect
 from grader.judge.remote import Remote
 
@@ -31,9 +32,13 @@ __all__ = ["SubprocessKernel", "KernelForks"]
 Cells = list[tuple[str, str]]
 
 
-def _run_cells(cells: Cells, namespace: dict) -> None:
-    for label, source in cells:
-        exec(compile(source, f"<{label}>", "exec"), namespace)
+def _end(process: subprocess.Popen, seconds: float) -> None:
+    """Wait ``seconds`` for ``process`` to end, then kill it."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class KernelForks:
@@ -71,11 +76,7 @@ class KernelForks:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.control.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        _end(self.process, 5.0)
         self.folder.cleanup()
 
     def __enter__(self) -> KernelForks:
@@ -137,11 +138,7 @@ class SubprocessKernel:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             return
-        try:
-            self.process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        _end(self.process, 1.0)
         self.folder.cleanup()
 
     def __enter__(self) -> SubprocessKernel:
@@ -153,10 +150,9 @@ class SubprocessKernel:
 
 def _serve_forks(control_path: str, shared_file: str) -> None:
     """Run the shared cells, then fork a kernel side for each request on the control socket."""
-    from course.kernel_channel import serve
 
     namespace: dict = {"__name__": "__main__"}
-    _run_cells(json.loads(Path(shared_file).read_text(encoding="utf-8")), namespace)
+    run_cells(json.loads(Path(shared_file).read_text(encoding="utf-8")), namespace)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the system
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(control_path)
@@ -175,7 +171,7 @@ def _serve_forks(control_path: str, shared_file: str) -> None:
             status = 0
             try:
                 kernel_namespace = dict(namespace)
-                _run_cells([tuple(c) for c in request["cells"]], kernel_namespace)
+                run_cells([tuple(c) for c in request["cells"]], kernel_namespace)
                 serve(request["socket"], kernel_namespace)
             except BaseException:  # noqa: BLE001 - a cell that raised: the judge finds no socket
                 status = 1
