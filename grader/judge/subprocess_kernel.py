@@ -150,7 +150,6 @@ class SubprocessKernel:
 
 def _serve_forks(control_path: str, shared_file: str) -> None:
     """Run the shared cells, then fork a kernel side for each request on the control socket."""
-
     namespace: dict = {"__name__": "__main__"}
     run_cells(json.loads(Path(shared_file).read_text(encoding="utf-8")), namespace)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forks are reaped by the system
