@@ -154,7 +154,9 @@ def _encode(value, out, reference, depth) -> None:  # noqa: C901 - one branch pe
     elif kind is str:
         data = value.encode("utf-8", "surrogatepass")
         out += [b"s", _LENGTH.pack(len(data)), data]
-    elif kind in _SCALAR_TYPES:
+    elif kind in _SCALAR_TYPES or (
+        isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in ARRAY_KINDS
+    ):  # numpy's own scalar types (np.longlong too), never a subclass defined elsewhere
         dtype = value.dtype.str.encode()
         data = value.tobytes()
         out += [b"n", bytes([len(dtype)]), dtype, _LENGTH.pack(len(data)), data]

@@ -132,8 +132,10 @@ class KernelSide:
         return ref
 
     def _reference(self, obj: Any) -> Reference | None:
-        if isinstance(obj, np.ndarray):
-            return None  # an array subclass or an object array is refused, never a handle
+        if isinstance(obj, (np.ndarray, np.generic, int, float, complex, str, bytes)):
+            # an array subclass, an object array, a subclass of a number or a string: refused, never
+            # a handle (it would pass for data in one process, and lie about what it is)
+            return None
         ref = self._ref_of(obj)
         self.objects[ref][1] += 1
         kind = type(obj)

@@ -74,6 +74,13 @@ def as_subclass(x):
 def as_objects(x):
     return np.array([x, None], dtype=object)
 
+class Lying(float):
+    def __eq__(self, other):
+        return True
+
+def lying_number():
+    return Lying(1.0)
+
 def everything():
     return (None, True, 3, 2.5, 1 + 2j, "text", np.float32(1.5), np.int64(-7), np.bool_(True),
             [np.arange(3), {"k": np.zeros((2, 0))}], {1: "one", (2, 3): b"x" == b"x"})
@@ -202,6 +209,8 @@ def test_array_subclasses_and_object_arrays_are_refused_with_a_clear_message(rem
         _renamed(remote, "as_subclass", "relu_forward")(np.ones(2))
     with pytest.raises(NotPlainResult, match="returned an array of dtype object; return an array of numbers"):
         remote.lookup("as_objects")(np.ones(2))
+    with pytest.raises(NotPlainResult, match="^lying_number returned a Lying; return numbers, strings"):
+        remote.lookup("lying_number")()
 
 
 def _renamed(remote, name, label):
