@@ -4,12 +4,13 @@ Both ends import this module: the kernel's side (``course.kernel_channel``, whic
 in a sandboxed kernel, where only the ``course`` package is visible) and the judge
 (``grader.judge``). A value is encoded as a tagged tree of bytes:
 
-* ``None``, ``bool``, ``int``, ``float``, ``complex`` and ``str`` of exactly those types;
+* ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` and ``fractions.Fraction`` of exactly
+  those types (a derivation exercise's exact answer is a ``Fraction``);
 * numpy scalars of a numeric or bool dtype (their dtype string and raw bytes);
 * numpy arrays of exactly type ``np.ndarray`` with a numeric or bool dtype, as ``.npy`` bytes,
   read back with ``allow_pickle=False``;
-* tuples, lists and dicts of exactly those types (dict keys: plain hashable values), nested at most
-  :data:`MAX_DEPTH` deep;
+* tuples, lists and dicts of exactly those types (dict keys: plain hashable values), and sets and
+  frozensets of plain hashable values, nested at most :data:`MAX_DEPTH` deep;
 * a *reference* to an object that stays on the other side (a handle), as numbers and a type name.
 
 Nothing else can be encoded: an object of another type is either a reference (the caller decides)
@@ -29,6 +30,7 @@ import re
 import struct
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -154,6 +156,10 @@ def _encode(value, out, reference, depth) -> None:  # noqa: C901 - one branch pe
     elif kind is str:
         data = value.encode("utf-8", "surrogatepass")
         out += [b"s", _LENGTH.pack(len(data)), data]
+    elif kind is Fraction:
+        out.append(b"q")
+        _encode(value.numerator, out, None, depth)
+        _encode(value.denominator, out, None, depth)
     elif kind in _SCALAR_TYPES or (
         isinstance(value, np.generic) and kind.__module__ == "numpy" and value.dtype.kind in ARRAY_KINDS
     ):  # numpy's own scalar types (np.longlong too), never a subclass defined elsewhere
@@ -173,6 +179,10 @@ def _encode(value, out, reference, depth) -> None:  # noqa: C901 - one branch pe
                 _encode(item, out, reference, depth + 1)
             except NotPlainData as refusal:
                 raise _inside(refusal, f"item {index} of the {kind.__name__}") from None
+    elif depth < MAX_DEPTH and kind in (set, frozenset) and all(_plain_key(k) for k in value):
+        out += [b"S" if kind is set else b"Z", _COUNT.pack(len(value))]
+        for item in value:
+            _encode(item, out, None, depth + 1)
     elif depth < MAX_DEPTH and kind is dict and all(_plain_key(k) for k in value):
         out += [b"d", _COUNT.pack(len(value))]
         for key, item in value.items():
@@ -192,9 +202,9 @@ def _encode(value, out, reference, depth) -> None:  # noqa: C901 - one branch pe
 
 def _plain_key(key: Any) -> bool:
     kind = type(key)
-    if kind in (str, int, float, bool, complex) or key is None or kind in _SCALAR_TYPES:
+    if kind in (str, int, float, bool, complex, Fraction) or key is None or kind in _SCALAR_TYPES:
         return True
-    return kind is tuple and all(_plain_key(k) for k in key)
+    return kind in (tuple, frozenset) and all(_plain_key(k) for k in key)
 
 
 def decode(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
@@ -265,6 +275,22 @@ def _decode(data: bytes, at: int, depth: int, max_depth: int):  # noqa: C901 - o
                 raise ChannelError(f"a dict key of type {type(key).__name__}")
             result[key], at = _decode(data, at, depth + 1, max_depth)
         return result, at
+    if tag in (83, 90):  # S, Z
+        (count,) = _COUNT.unpack_from(data, at)
+        at += 4
+        items = []
+        for _ in range(count):
+            item, at = _decode(data, at, depth + 1, max_depth)
+            if not _plain_key(item):
+                raise ChannelError(f"a set item of type {type(item).__name__}")
+            items.append(item)
+        return (set(items) if tag == 83 else frozenset(items)), at
+    if tag == 113:  # q
+        numerator, at = _decode(data, at, depth + 1, max_depth)
+        denominator, at = _decode(data, at, depth + 1, max_depth)
+        if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
+            raise ChannelError("malformed fraction")
+        return Fraction(numerator, denominator), at
     if tag == 105:  # i
         raw, at = _sized(data, at)
         if not raw.lstrip(b"-").isdigit():

@@ -274,7 +274,7 @@ def _holds_reference(value: Any) -> bool:
     kind = type(value)
     if kind is Reference:
         return True
-    if kind in (tuple, list):
+    if kind in (tuple, list, set, frozenset):
         return any(_holds_reference(v) for v in value)
     if kind is dict:
         return any(_holds_reference(v) for v in value.values())

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -82,8 +83,10 @@ def lying_number():
     return Lying(1.0)
 
 def everything():
+    from fractions import Fraction
     return (None, True, 3, 2.5, 1 + 2j, "text", np.float32(1.5), np.int64(-7), np.bool_(True),
-            [np.arange(3), {"k": np.zeros((2, 0))}], {1: "one", (2, 3): b"x" == b"x"})
+            [np.arange(3), {"k": np.zeros((2, 0))}], {1: "one", (2, 3): b"x" == b"x"},
+            Fraction(-1, 3), {(0, 1), (1, 1)}, frozenset({2}))
 
 def in_main_thread():
     return threading.current_thread() is threading.main_thread()
@@ -141,6 +144,8 @@ def test_plain_values_round_trip_with_their_exact_types(remote):
     assert type(arrays) is np.ndarray and arrays.tolist() == [0, 1, 2]
     assert dicts["k"].shape == (2, 0)
     assert got[10] == {1: "one", (2, 3): True}
+    assert [type(v) for v in got[11:]] == [Fraction, set, frozenset]
+    assert got[11:] == (Fraction(-1, 3), {(0, 1), (1, 1)}, frozenset({2}))
 
 
 def test_arrays_come_back_as_exact_writable_ndarrays(remote):
