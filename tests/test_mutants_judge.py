@@ -7,7 +7,7 @@ the same verdict with the same message, for the visible tests and for all of the
 
 By default a sample runs (every ``SAMPLE_EVERY``-th entry of each assignment, and the entries whose
 checks rest on what only the kernel can observe); ``COURSE_JUDGE_MUTANTS=all`` runs every entry (about
-fifteen minutes on two busy cores).
+twenty minutes on two busy cores).
 
 The test cells of :data:`NEEDS_REWRITE` cannot work through handles; they are left out of the
 comparison, and a test shows how the judge fails them, so that the list stays true.
