@@ -129,8 +129,11 @@ def _resolve(notebook: Path, assignment: str | None, root: Path | None) -> tuple
 
 
 def check_notebook(notebook: Path, assignment: str | None = None, root: Path | None = None,
-                   cell_timeout: int | None = None) -> dict:
+                   cell_timeout: int | None = None, judge: bool = False) -> dict:
     """Grade ``notebook`` against every test of its assignment.
+
+    With ``judge``, the test cells are decided by the judge (:mod:`grader.judge.nbgrader`): the
+    notebook's kernel runs its other cells, and no test code is sent to it.
 
     Returns
     -------
@@ -154,6 +157,11 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         course = Path(tmp)
         copy_source_course(root, course, [assignment])
+        if judge:
+            instructor = str(course / "source" / assignment / f"{assignment}.ipynb")
+            with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+                config.write(f"\nfrom grader.judge.nbgrader import configure_judge\n"
+                             f"configure_judge(c, {instructor!r})\n")
         _nbgrader(course, "generate_assignment", assignment, "--force")
         folder = course / "submitted" / STUDENT / assignment
         folder.mkdir(parents=True)
@@ -208,7 +216,8 @@ def check_main(args) -> int:
     print("course check: running your notebook with every test (this takes a little while)...",
           file=sys.stderr)
     try:
-        result = check_notebook(args.notebook, args.assignment, args.root, args.cell_timeout)
+        result = check_notebook(args.notebook, args.assignment, args.root, args.cell_timeout,
+                                judge=getattr(args, "judge", False))
     except CheckError as error:
         print(f"course check: {error}", file=sys.stderr)
         return 2

@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the course repository (default: the nearest above the notebook or the current "
                             "folder, else the one this command was installed from)")
     check.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
+    check.add_argument("--judge", action="store_true",
+                       help="decide the tests in a process of their own, as grading will (issue 21)")
 
     # --- course report (grader/instructor/report/) ---
     from grader.instructor.report.cli import add_report_parser

@@ -32,11 +32,15 @@ relation, and the first failure message must name it::
 from __future__ import annotations
 
 import ast
+import atexit
+import functools
 import importlib.util
 import sys
 from dataclasses import dataclass
 from types import ModuleType
 
+from grader.judge.cells import InstructorCells, instructor_cells, judge_cell, judge_namespace
+from grader.judge.subprocess_kernel import KernelForks
 from grader.nbgrader_terms import grade_id
 from tests.notebooks import (
     ROOT,
@@ -168,16 +172,18 @@ def defines(source: str, name: str) -> bool:
 
 
 def run_entry(
-    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False
+    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False,
+    skip: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Run the test cells against the notebook with ``entry`` swapped in.
 
-    With ``visible_only``, only the parts of the test cells that the release shows.
+    With ``visible_only``, only the parts of the test cells that the release shows. The test cells
+    whose grade ids are in ``skip`` are not run.
     """
     namespace = fresh_namespace(parts, entry.source, extra_label=entry.label)
     failures: dict[str, str] = {}
     modules_before = set(sys.modules)
-    for test in parts.tests:
+    for test in (t for t in parts.tests if t.grade_id not in skip):
         reason = run_test_cell(test, namespace, visible_only=visible_only)
         if reason is not None:
             failures[test.grade_id] = reason
@@ -188,6 +194,42 @@ def run_entry(
         if module.startswith("mutants_"):
             del sys.modules[module]
     return Outcome(entry, failures, visible_only)
+
+
+def run_entry_through_judge(
+    entry: Entry, parts: NotebookParts, stop_at_first_failure: bool, visible_only: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> Outcome:
+    """:func:`run_entry`, with the judge's split: the notebook's code and the entry run in a kernel
+    side of their own (a subprocess), the test cells in this process, reaching the graded names
+    through the judge's channel (:mod:`grader.judge`)."""
+    cells = judge_cells(parts.assignment)
+    kernel_code = [(f"{parts.assignment}:{label}", source) for label, source in parts.definitions]
+    kernel_code.append((entry.label, entry.source))
+    failures: dict[str, str] = {}
+    with kernel_forks(parts.assignment, parts.setup).kernel(kernel_code) as kernel:
+        namespace = judge_namespace(cells, kernel.remote, label=parts.assignment)
+        for test in (t for t in cells.tests if t.grade_id not in skip):
+            reason = judge_cell(test.visible if visible_only else test.source, test.grade_id, namespace)
+            if reason is not None:
+                failures[test.grade_id] = reason
+                if stop_at_first_failure:
+                    break
+        del namespace
+    return Outcome(entry, failures, visible_only)
+
+
+@functools.cache
+def kernel_forks(assignment: str, setup: str) -> KernelForks:
+    """A process that ran the assignment's setup cell and forks a kernel side per entry (closed at exit)."""
+    forks = KernelForks([(f"{assignment}:setup", setup)])
+    atexit.register(forks.close)
+    return forks
+
+
+@functools.cache
+def judge_cells(assignment: str) -> InstructorCells:
+    return instructor_cells(read_notebook(source_path(assignment)))
 
 
 def reference_failures(assignment: str) -> dict[str, str]:

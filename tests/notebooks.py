@@ -19,8 +19,6 @@ fast, without a kernel.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from typing import Any
 
 import nbformat
 
+from grader.judge.cells import judge_cell
 from grader.nbgrader_terms import (
     grade_id,
     is_hidden_delimiter,
@@ -145,7 +144,7 @@ def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str
 
 
 def run_test_cell(test: TestCell, namespace: dict, visible_only: bool = False) -> str | None:
-    """Run a test cell as nbgrader would judge it.
+    """Run a test cell as nbgrader would judge it (:func:`grader.judge.cells.judge_cell`).
 
     With ``visible_only``, run only what the student's release shows of it.
     Returns None when the cell would earn its points, or a one-line reason:
@@ -153,13 +152,4 @@ def run_test_cell(test: TestCell, namespace: dict, visible_only: bool = False) -
     either; the course's config moves stderr to stdout, but a test cell of
     the reference must not rely on that).
     """
-    cell_namespace = dict(namespace)
-    stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            execute_into(test.visible if visible_only else test.source, cell_namespace, test.grade_id)
-    except Exception as error:  # noqa: BLE001 - any failure of student code counts
-        return f"{type(error).__name__}: {error}"
-    if stderr.getvalue():
-        return "wrote to stderr: " + stderr.getvalue().strip().splitlines()[-1][:200]
-    return None
+    return judge_cell(test.visible if visible_only else test.source, test.grade_id, namespace)

@@ -1,0 +1,125 @@
+"""Running a notebook's test cells in the judge, against the student's kernel.
+
+The judge's namespace is built from the **instructor's** notebook, never from the submission: its
+setup cell (the first code cell), then the *graded names* (the public top-level functions and classes
+of the solution cells) bound to handles of the student's objects of those names, then its given
+cells (code the course hands to students, which tests build on). A student's cell that defines its
+own ``assert_tensor_close`` or ``np`` changes nothing here: only the graded names reach the kernel.
+
+A test cell passes when running it here raised nothing and wrote nothing to stderr (nbgrader zeroes a
+cell for either), as :func:`judge_cell` decides.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from grader.judge.remote import Remote
+from grader.nbgrader_terms import (
+    grade_id,
+    is_hidden_delimiter,
+    is_solution,
+    is_test_cell,
+    visible_part,
+    without_solution_delimiters,
+)
+
+__all__ = ["TestSource", "InstructorCells", "instructor_cells", "graded_names", "judge_namespace",
+           "judge_cell"]
+
+
+@dataclass(frozen=True)
+class TestSource:
+    """A test cell: ``source`` is its whole code (visible and hidden), ``visible`` what the release shows."""
+
+    grade_id: str
+    source: str
+    visible: str
+
+
+@dataclass(frozen=True)
+class InstructorCells:
+    """What the judge takes from the instructor's notebook."""
+
+    setup: str
+    given: tuple[tuple[str, str], ...]
+    graded_names: tuple[str, ...]
+    tests: tuple[TestSource, ...]
+
+
+def _is_given(cell: Any) -> bool:
+    return cell.get("cell_type") == "code" and "given" in cell.get("metadata", {}).get("tags", [])
+
+
+def graded_names(solution_sources: list[str]) -> list[str]:
+    """The public top-level functions and classes that solution cells define, in order."""
+    names: list[str] = []
+    for source in solution_sources:
+        for node in ast.parse(without_solution_delimiters(source)).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                names.append(node.name)
+    return names
+
+
+def instructor_cells(notebook: Any) -> InstructorCells:
+    """Split the instructor's (source) notebook into what the judge runs.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode
+        The instructor's copy, with solutions and hidden tests.
+    """
+    code = [c for c in notebook.cells if c.get("cell_type") == "code"]
+    if not code:
+        raise ValueError("the notebook has no code cells")
+    given, solutions, tests = [], [], []
+    for cell in code[1:]:
+        if is_test_cell(cell):
+            whole = "\n".join(line for line in cell.source.split("\n") if not is_hidden_delimiter(line))
+            tests.append(TestSource(grade_id(cell) or "?", whole, visible_part(cell.source)))
+        elif cell.get("cell_type") == "code" and is_solution(cell):
+            solutions.append(cell.source)
+        elif _is_given(cell):
+            given.append((grade_id(cell) or "given", cell.source))
+    return InstructorCells(code[0].source, tuple(given), tuple(graded_names(solutions)), tuple(tests))
+
+
+def _execute(source: str, label: str, namespace: dict) -> None:
+    exec(compile(source, f"<{label}>", "exec"), namespace)
+
+
+def judge_namespace(cells: InstructorCells, remote: Remote, label: str = "judge") -> dict:
+    """The namespace test cells run in: setup, graded names as handles, given cells.
+
+    A graded name the student's kernel does not define is left unbound, so that a test using it
+    fails with a NameError, as it would in the student's notebook.
+    """
+    namespace: dict = {"__name__": "__main__"}
+    _execute(cells.setup, f"{label}:setup", namespace)
+    for name in cells.graded_names:
+        with contextlib.suppress(NameError):
+            namespace[name] = remote.lookup(name)
+    for cell_label, source in cells.given:
+        _execute(source, f"{label}:{cell_label}", namespace)
+    return namespace
+
+
+def judge_cell(source: str, label: str, namespace: dict) -> str | None:
+    """Run one test cell's code in a copy of ``namespace``: None when it passes, else a one-line reason.
+
+    The reason is the exception (``"AssertionError: ..."``), or the last line written to stderr.
+    """
+    cell_namespace = dict(namespace)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            _execute(source, label, cell_namespace)
+    except Exception as error:  # noqa: BLE001 - any failure of the checks counts
+        return f"{type(error).__name__}: {error}"
+    if stderr.getvalue():
+        return "wrote to stderr: " + stderr.getvalue().strip().splitlines()[-1][:200]
+    return None
