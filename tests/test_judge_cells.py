@@ -35,7 +35,7 @@ def test_the_reference_passes_every_test_cell_and_no_hidden_line_reaches_the_ker
         del namespace
     assert verdicts == {test.grade_id: None for test in cells.tests}
     assert len(sent) > 100
-    hidden = hidden_lines(read_notebook(source_path(ASSIGNMENT)).cells, min_length=12)
+    hidden = hidden_lines(read_notebook(source_path(ASSIGNMENT)).cells)
     assert hidden, "the notebook has hidden tests"
     leaked = [line for line in hidden if any(line.encode() in payload for payload in sent)]
     assert leaked == []
