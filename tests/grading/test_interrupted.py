@@ -93,6 +93,7 @@ def test_an_interrupted_run_records_whole_results_leaves_no_process_and_resumes(
             assert grading.poll() is None, grading.communicate()
             assert time.monotonic() < deadline, "no submission was recorded in 600 s"
             time.sleep(0.1)
+        running = marked_processes(token)
         if signum == signal.SIGINT:
             os.killpg(grading.pid, signum)  # Ctrl+C: the terminal signals the whole foreground group
         else:
@@ -112,10 +113,13 @@ def test_an_interrupted_run_records_whole_results_leaves_no_process_and_resumes(
         assert f"STOPPED by {signum.name}" in stdout
         assert "run the same command again" in stdout
 
-    # no process of the run lingers (orderly: closed before the exit; SIGKILL: each ends by itself)
-    deadline = time.monotonic() + (60 if signum == signal.SIGKILL else 20)
-    while (left := marked_processes(token)) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    # no process of the run lingers (orderly: closed before the exit; SIGKILL: each ends by itself), and
+    # soon: sooner than the infinite loop's cell timeout would end a kernel left running
+    exited = time.monotonic()
+    while (left := marked_processes(token)) and time.monotonic() < exited + CELL_TIMEOUT / 2:
+        time.sleep(0.2)
+    print(f"{len(running)} processes of the run when the signal came:\n" + "\n".join(running))
+    print(f"the last one gone {time.monotonic() - exited:.1f} s after the exit")
     assert not left, left
 
     # the gradebook is intact: whole submissions only, each exactly as a clean serial run records it
@@ -163,3 +167,32 @@ def test_a_run_with_nothing_left_grades_nothing_and_force_grades_everything(temp
         "2026-11-24 12:00:00.000000 UTC")
     newer = course_grade(course, corpus.ASSIGNMENT, "--workers", "0", "--student", "reference")
     assert newer["report"]["reference"]["status"] == "graded", newer["stdout"]
+
+
+TIMESTAMPS = {"older": "2026-11-23 12:00:00.000000 UTC", "newer": "2026-11-24 12:00:00.000000 UTC",
+              "empty": "", "none": None}
+
+
+@pytest.mark.parametrize("submitted", sorted(TIMESTAMPS))
+@pytest.mark.parametrize("autograded", [*sorted(TIMESTAMPS), "no folder"])
+def test_the_skip_rule_is_nbgraders(tmp_path, submitted, autograded):
+    """``graded_before`` decides as nbgrader's own ``Autograde.init_destination`` without ``--force``."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    from grader.instructor.plan import graded_before
+
+    def folder(step: str, timestamp: str | None) -> None:
+        path = tmp_path / step / "ann" / "hw"
+        path.mkdir(parents=True)
+        if timestamp is not None:
+            (path / "timestamp.txt").write_text(timestamp)
+
+    folder("submitted", TIMESTAMPS[submitted])
+    if autograded != "no folder":
+        folder("autograded", TIMESTAMPS[autograded])
+    coursedir = CourseDirectory(root=str(tmp_path))
+    ours = graded_before(coursedir, "ann", "hw")
+    nbgraders = not Autograde(coursedir=coursedir).init_destination("hw", "ann")
+    assert ours == nbgraders
+    assert ours == (autograded != "no folder" and not (submitted == "newer" and autograded == "older"))
