@@ -274,6 +274,11 @@ def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
     return bundle
 
 
+def _ignore_sigint() -> None:
+    """Run on each worker of a LocalCluster (in its main thread): SIGINT no longer stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _arrived(result: TaskResult) -> TaskResult:
     """Stamp the ``transfer`` phase: the worker's clock at the task's end to this process's at arrival.
 
@@ -297,6 +302,9 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
         cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
+        # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes too:
+        # only this process handles it (_StopSignals), and closes the workers in order
+        client.run(_ignore_sigint)
     try:
         token = uuid.uuid4().hex[:8]
         # each bundle is the result of a task that returns it, not scattered data: Dask drops the extra

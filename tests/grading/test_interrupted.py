@@ -4,11 +4,11 @@ Five submissions of the corpus (one an infinite loop, so that a kernel is busy w
 are graded with 2 workers; as soon as the first one is recorded (its ``autograded/`` folder appears, which
 the recorder moves in place only after the commit), the run gets the signal:
 
-* SIGINT to its whole process group, as Ctrl+C in a terminal sends it (Dask's nannies and workers get it
+* SIGINT to its whole process group, as Ctrl+C in a terminal sends it (Dask's worker processes get it
   too); SIGTERM to the process alone, as ``kill`` sends it; SIGKILL to the process alone.
 * SIGINT and SIGTERM: exit status 130 and 143, no traceback, a summary of what was recorded and how to
   continue. SIGKILL: the design's guarantee is that every process of the run ends by itself within
-  seconds (nannies and workers exit when their parent's pipe closes; each zygote kills its nbgrader
+  seconds (worker processes exit when their parent's pipe closes; each zygote kills its nbgrader
   process and kernel when its worker's pipe closes).
 * Then: the gradebook is intact (every submission with rows has exactly a clean serial run's rows; every
   ``autograded/`` folder has its rows), no process of the run is left (found by a marker in the
@@ -196,3 +196,19 @@ def test_the_skip_rule_is_nbgraders(tmp_path, submitted, autograded):
     nbgraders = not Autograde(coursedir=coursedir).init_destination("hw", "ann")
     assert ours == nbgraders
     assert ours == (autograded != "no folder" and not (submitted == "newer" and autograded == "older"))
+
+
+def test_a_signal_during_a_recording_takes_effect_when_the_recording_ends():
+    from grader.instructor.engine import GradingInterrupted, _StopSignals
+
+    recorded = []
+    with pytest.raises(GradingInterrupted), _StopSignals() as stop:
+        with stop.shield():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)  # the handler has run by now: it only noted the signal
+            recorded.append("the whole batch")
+            os.kill(os.getpid(), signal.SIGINT)  # a second signal while stopping: noted, ignored
+        recorded.append("nothing after it")
+    assert recorded == ["the whole batch"]
+    assert stop.received == signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the handlers are restored
