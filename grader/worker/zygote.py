@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 
-__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "kill_tree"]
+__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "kill_tree", "process_tree"]
 
 # Imported by the helper before it forks, so that no child pays for them. The grader's own modules are
 # imported by name: importing them here would make every importer of this module pay for nbgrader too.
@@ -282,6 +282,16 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process descended from it, through parent pids, whatever their sessions."""
+    family, tree, stack = _children(), [], [pid]
+    while stack:
+        current = stack.pop()
+        tree.append(current)
+        stack.extend(family.get(current, []))
+    return tree
+
+
 def kill_tree(pid: int, attempts: int = 50) -> None:
     """SIGKILL ``pid`` and every process descended from it, until none is left.
 
@@ -291,14 +301,8 @@ def kill_tree(pid: int, attempts: int = 50) -> None:
     for its parent to collect.
     """
     for _ in range(attempts):
-        family = _children()
-        tree, stack = [], [pid]
-        while stack:
-            current = stack.pop()
-            tree.append(current)
-            stack.extend(family.get(current, []))
         alive = []
-        for member in tree:
+        for member in process_tree(pid):
             try:
                 with open(f"/proc/{member}/stat") as handle:
                     if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
