@@ -3,7 +3,7 @@ for learners.
 
 Usage::
 
-    course grade ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--workers N]
+    course grade ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--workers N] [--force]
                  [--scheduler ADDRESS] [--db URL] [--report FILE] [limits...]
     course check NOTEBOOK [--assignment ID]
     course report ASSIGNMENT [ASSIGNMENT ...] [--db URL] [--out FOLDER] [--grading-log FILE ...]
@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -49,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
         "grade", help="autograde submissions, sandboxed and in parallel (run from the course root)",
         description="Autograde submitted/<student>/<assignment>/ with nbgrader's machinery: student "
                     "kernels in a sandbox, submissions in parallel on Dask, every grade recorded in the "
-                    "gradebook from this process. Exit status: 0 all graded, 1 some not graded, 2 error.")
+                    "gradebook from this process. A submission already graded from the same submitted "
+                    "files is skipped (nbgrader's rule); --force grades it again. Ctrl+C or SIGTERM stops "
+                    "the run cleanly; the same command then continues it. Exit status: 0 all graded, "
+                    "1 some not graded, 2 error, 130 stopped by SIGINT, 143 by SIGTERM.")
     grade.add_argument("assignments", nargs="+", metavar="ASSIGNMENT", help="assignment id (globs allowed)")
     grade.add_argument("--student", action="append", default=None, metavar="ID",
                        help="grade only this student (repeatable)")
@@ -60,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="gradebook URL, e.g. postgresql+psycopg2://user:pw@host/db "
                             "(default: the course's sqlite:///gradebook.db)")
     grade.add_argument("--report", metavar="FILE", help="also write a JSON report of every submission")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again submissions already graded from the same submitted files "
+                            "(as nbgrader autograde --force)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code unconfined, with the grader's rights (trusted code only)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grade(args) -> int:
+def _grade(args, argv: list[str]) -> int:
     missing = missing_grading_modules(args.db)
     if missing:
         print(f"course grade: this install lacks the grader's engine ({', '.join(missing)}). Install the "
@@ -106,7 +114,13 @@ def _grade(args) -> int:
     from grader.instructor.engine import GradeOptions, grade
     from grader.instructor.ownership import return_to_course_owner
     from grader.instructor.record import default_db_url, load_course_config
-    from grader.instructor.summary import exit_status, summary_lines, write_report
+    from grader.instructor.summary import (
+        exit_status,
+        interrupted_lines,
+        skipped_line,
+        summary_lines,
+        write_report,
+    )
     from grader.sandbox.kernel import sandbox_unavailable_reason
 
     root = Path(args.root).resolve()
@@ -125,38 +139,56 @@ def _grade(args) -> int:
         "memory_mb", "cpu_seconds", "processes", "file_mb", "output_cell_kb", "output_total_kb")})
     options = GradeOptions(workers=args.workers, scheduler=args.scheduler, db_url=args.db, sandbox=sandbox,
                            limits=limits, cell_timeout=args.cell_timeout, task_timeout=args.task_timeout,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, force=args.force)
     if args.scratch:
         options.scratch = args.scratch
     started = time.time()
     try:
-        results = grade(root, args.assignments, args.student, options)
+        run = grade(root, args.assignments, args.student, options)
     except LookupError as error:
         print(f"course grade: {error}", file=sys.stderr)
         return 2
     finally:
         return_to_course_owner(root, args.db or default_db_url(root, load_course_config(root)))
     seconds = time.time() - started
-    if not results:
+    if not run.planned and not run.skipped:
         print("course grade: no submission found under submitted/<student>/<assignment>/", file=sys.stderr)
         return 2
     engine = f"Dask scheduler {args.scheduler}" if args.scheduler else (
         f"{args.workers} Dask worker(s)" if args.workers else "no Dask (one by one)")
-    for line in summary_lines(results, seconds, engine):
-        print(line)
+    if run.planned:
+        for line in summary_lines(run.results, seconds, engine, stopped=run.stopped_by is not None):
+            print(line)
+    skipped = skipped_line(len(run.skipped))
+    if skipped:
+        print(skipped)
+    if not run.planned:
+        print("nothing left to grade")
+    if run.stopped_by is not None:
+        # the same command, less --force: it would grade again what this run recorded
+        again = shlex.join(["course", *(arg for arg in argv if arg != "--force")])
+        for line in interrupted_lines(run.stopped_by, run.results, run.planned, again):
+            print(line)
     if args.report:
-        write_report(results, args.report)
-    return exit_status(results)
+        write_report(run.results, args.report, run.skipped)
+    return exit_status(run.results, run.stopped_by)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     from grader.worker.nbgrader_main import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     if args.command == "grade":
-        return _grade(args)
+        try:
+            return _grade(args, argv)
+        except KeyboardInterrupt:
+            # Ctrl+C before grading started or after it ended (while grading, grade() handles it)
+            print("\ncourse grade: stopped by SIGINT while nothing was being graded or recorded",
+                  file=sys.stderr)
+            return 128 + int(signal.SIGINT)
     if args.command == "report":
         from grader.instructor.report.cli import report_main
 

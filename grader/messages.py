@@ -188,6 +188,8 @@ class Status(StrEnum):
     CRASH = "crash"  # nbgrader failed: a dead kernel, an unreadable notebook...
     TIMEOUT = "timeout"  # the whole submission outlived the task timeout
     ERROR = "error"  # the grading machinery itself failed (or Dask lost the task)
+    # never a task's: a grading-log row of a submission not sent, already graded from the same files
+    SKIPPED = "skipped"
 
 
 class CrashCause(StrEnum):

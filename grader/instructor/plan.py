@@ -14,12 +14,14 @@ import stat
 import tempfile
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
+
 from grader.instructor.gradebook import export_structure, write_template
 from grader.messages import AssignmentBundle, SubmissionFiles, TaskOptions
 from grader.worker.flags import course_code
 
 __all__ = ["choose_assignments", "find_submissions", "read_submission", "assignment_bundle",
-           "MAX_SUBMISSION_BYTES", "IGNORED"]
+           "graded_before", "MAX_SUBMISSION_BYTES", "IGNORED"]
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
 IGNORED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
@@ -76,6 +78,31 @@ def find_submissions(root: Path, assignments: list[str], students: list[str] | N
             if (student_dir / assignment).is_dir():
                 found.append((student_dir.name, assignment))
     return found
+
+
+def graded_before(coursedir: CourseDirectory, student: str, assignment: str) -> bool:
+    """Whether ``autograded/<student>/<assignment>/`` holds a grading of what is submitted now.
+
+    nbgrader's own rule, which plain ``nbgrader autograde`` applies without ``--force``
+    (``BaseConverter.init_destination`` in ``nbgrader/converters/base.py``, for a whole assignment):
+    a submission is graded when its autograded folder is missing, or when both folders hold a
+    ``timestamp.txt`` and the submitted one is later than the autograded one (the copy nbgrader made
+    of the timestamp it graded); otherwise it is skipped, whatever the files' modification times.
+
+    ``coursedir`` is the course's nbgrader ``CourseDirectory`` (its folder names, its timestamp
+    parser). ``course grade`` moves a folder into ``autograded/`` only once its grades are committed
+    (:class:`grader.instructor.record.Recorder`), so the folder stands for a recorded grading.
+    """
+    dest = os.path.normpath(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    if not os.path.exists(dest):
+        return False
+    src = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    try:
+        new_timestamp = coursedir.get_existing_timestamp(src)
+        old_timestamp = coursedir.get_existing_timestamp(dest)
+    except Exception:  # noqa: BLE001 - an unreadable timestamp: grade it, and nbgrader says what is wrong
+        return False
+    return not (new_timestamp is not None and old_timestamp is not None and new_timestamp > old_timestamp)
 
 
 def read_submission(root: Path, student: str, assignment: str) -> SubmissionFiles:

@@ -14,6 +14,12 @@ recorded one after the other in one gradebook transaction
 (:meth:`Recorder.record_batch`, :class:`grader.instructor.gradebook.SharedGradebook`). Each
 submission's flag reasons go into the grader's own table in the same transaction
 (:mod:`grader.instructor.flag_reasons`).
+
+A submission's ``autograded/`` folder appears only once its grades are committed: nbgrader writes it
+under :data:`STAGING` (the recorder's ``autograded_directory``), and :meth:`Recorder.record_batch` moves
+it in place after the commit, or deletes it when the transaction fails. So a run stopped at any point,
+even by SIGKILL, leaves no ``autograded/`` folder whose grades were not recorded, and the rule that
+skips what is already graded (:func:`grader.instructor.plan.graded_before`, nbgrader's) can trust it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -34,6 +41,7 @@ import nbgrader.nbgraderformat.common
 from nbgrader.api import Gradebook
 from nbgrader.apps.api import NbGraderAPI
 from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SAWarning
@@ -46,7 +54,11 @@ from grader.instructor.flag_reasons import create_flag_reasons_table, flags_of, 
 from grader.instructor.gradebook import SharedGradebook, submission_scores
 from grader.messages import TaskResult
 
-__all__ = ["load_course_config", "Recorder", "default_db_url", "ReplayExecute", "ReplayMissing"]
+__all__ = ["load_course_config", "Recorder", "default_db_url", "ReplayExecute", "ReplayMissing", "STAGING"]
+
+#: Where nbgrader writes a submission's autograded folder, under the course root, until its grades are
+#: committed; what a killed run left there was never committed, and the next recorder deletes it.
+STAGING = ".course-grade-recording"
 
 
 class ReplayMissing(RuntimeError):
@@ -158,6 +170,9 @@ class Recorder:
         self.course_id = config.CourseDirectory.get("course_id", "") if "CourseDirectory" in config else ""
         self.db_url = db_url or default_db_url(self.root, config)
         config.CourseDirectory.db_url = self.db_url
+        self.coursedir = CourseDirectory(config=config)  # the course's real folders
+        shutil.rmtree(self.root / STAGING, ignore_errors=True)
+        config.CourseDirectory.autograded_directory = STAGING
         preprocessors = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors
                                                   .default_value))
         replaced = [ReplayExecute if (isinstance(p, type) and issubclass(p, Execute)) else p
@@ -179,6 +194,7 @@ class Recorder:
 
     def close(self) -> None:
         shutil.rmtree(self.snapshots, ignore_errors=True)
+        shutil.rmtree(self.root / STAGING, ignore_errors=True)
         if self.gradebook is not None:
             self.gradebook.close()
         else:
@@ -200,6 +216,7 @@ class Recorder:
         if self.gradebook is None:
             for result in results:
                 self._record_one(result)
+                self._publish(result)
             return
         size = self.gradebook.results_per_transaction
         for start in range(0, len(results), size):
@@ -210,9 +227,34 @@ class Recorder:
                         self._record_one(result)
             except Exception as error:  # noqa: BLE001 - the commit failed: nothing of these was kept
                 for result in together:
+                    shutil.rmtree(self._staged(result), ignore_errors=True)
                     result.recorded, result.score, result.max_score, result.cells = False, None, None, {}
                     result.record_error = (f"the gradebook transaction failed: {type(error).__name__}: "
                                            f"{error}")[-1500:]
+            else:
+                for result in together:
+                    self._publish(result)
+
+    def _staged(self, result: TaskResult) -> Path:
+        return Path(self.api.coursedir.format_path(STAGING, result.student, result.assignment))
+
+    def _publish(self, result: TaskResult) -> None:
+        """After the commit: the staged autograded folder replaces the submission's in ``autograded/``.
+
+        When nbgrader left none (it deletes the folder of a submission it failed to grade), the old one
+        is deleted, as ``nbgrader autograde --force`` deletes it.
+        """
+        staged = self._staged(result)
+        final = Path(self.coursedir.format_path(self.coursedir.autograded_directory, result.student,
+                                                result.assignment))
+        replaced = self.root / STAGING / f".replaced-{uuid.uuid4().hex}"
+        if final.exists():
+            replaced.parent.mkdir(exist_ok=True)
+            os.rename(final, replaced)
+        if staged.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged, final)
+        shutil.rmtree(replaced, ignore_errors=True)
 
     def _record_one(self, result: TaskResult) -> None:
         started = time.perf_counter()

@@ -6,20 +6,26 @@ Exit status
 1   at least one submission was not graded (crash, timeout, grader error):
     the summary names them; nbgrader recorded them with no score
 2   nothing was graded: bad arguments, unknown assignment, no sandbox
+130 stopped by SIGINT (Ctrl+C), 143 by SIGTERM (128 + the signal's number, as a shell reports a
+    process a signal ended): what was recorded before stays; the same command grades what is left
+
+A run that finds nothing left to grade (every submission skipped as already graded) exits 0.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import statistics
 from collections import Counter
 
 from grader.instructor.grading_log import GradingLogRow, write_grading_log
-from grader.messages import PHASES, TaskResult
+from grader.messages import PHASES, Status, TaskResult
 from grader.nbgrader_terms import grade_id
 from grader.worker.flags import summarize
 
-__all__ = ["summary_lines", "phase_line", "exit_status", "timeouts_of", "write_report"]
+__all__ = ["summary_lines", "phase_line", "exit_status", "timeouts_of", "write_report", "skipped_line",
+           "interrupted_lines"]
 
 
 def timeouts_of(result: TaskResult) -> list[str]:
@@ -37,8 +43,31 @@ def timeouts_of(result: TaskResult) -> list[str]:
     return cells
 
 
-def exit_status(results: list[TaskResult]) -> int:
+def exit_status(results: list[TaskResult], stopped_by: signal.Signals | None = None) -> int:
+    if stopped_by is not None:
+        return 128 + int(stopped_by)
     return 0 if all(r.graded for r in results) else 1
+
+
+def skipped_line(skipped: int) -> str | None:
+    """How many submissions were skipped as already graded (nbgrader's rule), if any."""
+    if not skipped:
+        return None
+    return (f"{skipped} submission(s) skipped: already graded from the same submitted files "
+            "(--force grades them again)")
+
+
+def interrupted_lines(stopped_by: signal.Signals, results: list[TaskResult], planned: int,
+                      command: str) -> list[str]:
+    """What a stopped run recorded, and how to continue it."""
+    not_graded = sum(not r.graded for r in results)
+    done = f"{len(results)} of the {planned} submission(s) of this run recorded in the gradebook"
+    if not_graded:
+        done += f" ({not_graded} of them recorded as not graded)"
+    return [f"STOPPED by {stopped_by.name}: {done}; the others are left as they were (nothing half "
+            "recorded).",
+            f"To continue, run the same command again: {command}",
+            "  it skips what is already graded and grades the rest; add --force to grade everything again."]
 
 
 def _why_not_graded(result: TaskResult) -> str:
@@ -62,8 +91,13 @@ def phase_line(results: list[TaskResult]) -> str | None:
     return "time per submission, median by phase (share of the total): " + ", ".join(parts)
 
 
-def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> list[str]:
-    """Human-readable summary: throughput, scores, what was not graded, timeouts, flags."""
+def summary_lines(results: list[TaskResult], seconds: float, workers: str,
+                  stopped: bool = False) -> list[str]:
+    """Human-readable summary: throughput, scores, what was not graded, timeouts, flags.
+
+    ``stopped``: a signal stopped the run, so its results are not all it was to grade
+    (:func:`interrupted_lines` says what follows).
+    """
     lines = []
     total = len(results)
     ok = [r for r in results if r.graded]
@@ -110,10 +144,19 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str) -> li
     slow = sorted(results, key=lambda r: -r.seconds)[:1]
     if slow:
         lines.append(f"slowest submission: {slow[0].student} / {slow[0].assignment} {slow[0].seconds:.1f} s")
-    lines.append("all submissions graded" if not failed else f"{len(failed)} submission(s) NOT graded")
+    if failed:
+        lines.append(f"{len(failed)} submission(s) NOT graded")
+    elif not stopped:
+        lines.append("all submissions graded")
     return lines
 
 
-def write_report(results: list[TaskResult], path: str) -> None:
-    """The grading log (:class:`~grader.instructor.grading_log.GradingLogRow` per submission) as JSON."""
-    write_grading_log([GradingLogRow.of(r, timeouts_of(r)) for r in results], path)
+def write_report(results: list[TaskResult], path: str, skipped: list[tuple[str, str]] = ()) -> None:
+    """The grading log (:class:`~grader.instructor.grading_log.GradingLogRow` per submission) as JSON.
+
+    ``skipped`` (student, assignment) pairs get a row of status ``skipped`` and nothing else.
+    """
+    rows = [GradingLogRow.of(r, timeouts_of(r)) for r in results]
+    rows += [GradingLogRow(student=student, assignment=assignment, status=Status.SKIPPED)
+             for student, assignment in skipped]
+    write_grading_log(rows, path)

@@ -10,6 +10,12 @@ environment, session (process group), output file and exit status, and
 nothing shared with the next command (the helper itself never runs nbgrader,
 so every child starts from the same clean state).
 
+A child never outlives the process that asked for it: when the helper's
+stdin closes (its owner closed it, exited, or was killed, even by SIGKILL)
+while a child runs, the helper kills the child and every process descended
+from it (the kernel too, which jupyter_client starts in a session of its
+own), then exits; see :func:`kill_tree`.
+
 The helper is single-threaded, so forking it is safe (a Dask worker, with
 its threads, is not). It runs as the user who started it (root, for the
 sandbox) and speaks JSON lines over its stdin and stdout::
@@ -36,7 +42,7 @@ import sys
 import threading
 import time
 
-__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote"]
+__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "kill_tree", "process_tree"]
 
 # Imported by the helper before it forks, so that no child pays for them. The grader's own modules are
 # imported by name: importing them here would make every importer of this module pay for nbgrader too.
@@ -134,7 +140,12 @@ class Zygote:
             self.process.stdin.flush()
             pid = self._read(None)["pid"]
             deadline = None if timeout is None else time.monotonic() + timeout
-            finished = self._read(deadline)
+            try:
+                finished = self._read(deadline)
+            except BaseException:
+                # interrupted here (Ctrl+C in a run without Dask): the helper kills the child's tree
+                self.close()
+                raise
             if finished is not None:
                 return int(finished["returncode"])
             try:
@@ -213,18 +224,96 @@ def _serve() -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    for line in requests:
+    replies = sys.stdout.buffer
+    pending = b""
+    while True:
+        # the descriptor itself, not a buffered reader: select() below must see what is unread
+        while b"\n" not in pending:
+            chunk = os.read(0, 65536)
+            if not chunk:
+                return
+            pending += chunk
+        line, pending = pending.split(b"\n", 1)
         request = json.loads(line)
         pid = os.fork()
         if pid == 0:
             _child(request)
         replies.write((json.dumps({"pid": pid}) + "\n").encode())
         replies.flush()
+        if not _wait_unless_orphaned(pid):
+            return
         _, status = os.waitpid(pid, 0)
         returncode = os.waitstatus_to_exitcode(status)
         replies.write((json.dumps({"returncode": returncode}) + "\n").encode())
         replies.flush()
+
+
+def _wait_unless_orphaned(pid: int) -> bool:
+    """Wait for the child ``pid`` to end (True), or kill its tree when stdin closes first (False).
+
+    Nothing else arrives on stdin while a child runs (:meth:`Zygote.run` sends one request at a time),
+    so stdin readable means closed: the owner is gone or closing.
+    """
+    child = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([0, child], [], [])
+        if child in ready:
+            return True
+        kill_tree(pid)
+        os.waitpid(pid, 0)
+        return False
+    finally:
+        os.close(child)
+
+
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> its children's pids, read from ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as handle:
+                # the command name (2nd field) is in parentheses and may hold spaces
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process descended from it, through parent pids, whatever their sessions."""
+    family, tree, stack = _children(), [], [pid]
+    while stack:
+        current = stack.pop()
+        tree.append(current)
+        stack.extend(family.get(current, []))
+    return tree
+
+
+def kill_tree(pid: int, attempts: int = 50) -> None:
+    """SIGKILL ``pid`` and every process descended from it, until none is left.
+
+    Descent is followed through parent pids, whatever the session, process group or uid: nbgrader's
+    process, the kernel's ``unshare`` and the kernel (the first process of its pid namespace, so that
+    killing it ends every process of the namespace). ``pid`` itself, not yet reaped, stays a zombie
+    for its parent to collect.
+    """
+    for _ in range(attempts):
+        alive = []
+        for member in process_tree(pid):
+            try:
+                with open(f"/proc/{member}/stat") as handle:
+                    if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        continue
+                os.kill(member, signal.SIGKILL)
+                alive.append(member)
+            except (OSError, IndexError):
+                continue
+        if not alive:
+            return
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

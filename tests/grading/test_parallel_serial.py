@@ -35,6 +35,7 @@ from pathlib import Path
 import pytest
 
 from grader.instructor.gradebook import gradebook_snapshot
+from grader.worker.zygote import process_tree
 from tests.course_copy import nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import clone_course, course_env, course_grade
@@ -170,32 +171,9 @@ def dask_cluster(folder: Path, workers: int = 2):
             process.wait()
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
-def _tree(pid: int) -> list[int]:
-    """``pid`` and every process below it (whatever their sessions: the zygote and nbgrader set theirs)."""
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(tree.get(current, []))
-    return found
-
-
 def _kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and all below it at once, as when the machine under them dies."""
-    for member in _tree(pid):
+    for member in process_tree(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(member, signal.SIGKILL)
 
@@ -210,8 +188,8 @@ def _cmdline(pid: int) -> str:
 
 def _busy(worker: subprocess.Popen) -> bool:
     """The worker is grading: its zygote has a child (an ``nbgrader autograde`` running)."""
-    tree = _children()
-    return any("grader.worker.zygote" in _cmdline(pid) and tree.get(pid) for pid in _tree(worker.pid))
+    return any("grader.worker.zygote" in _cmdline(pid) and len(process_tree(pid)) > 1
+               for pid in process_tree(worker.pid))
 
 
 def test_a_dask_cluster_of_separate_processes_grades_like_the_local_run(template, serial_sqlite, artifacts):

@@ -27,11 +27,15 @@ NO_STORED_REASON = ("flagged in the gradebook, with no reason stored (flagged by
 
 
 def read_grading_logs(paths: list[Path]) -> dict[tuple[str, str], GradingLogRow]:
-    """(student, assignment) -> the last row about it in ``course grade --report`` files."""
+    """(student, assignment) -> the last row about it in ``course grade --report`` files.
+
+    A ``skipped`` row (a run that found it already graded) says nothing new: the grading's own row stays.
+    """
     rows: dict[tuple[str, str], GradingLogRow] = {}
     for path in paths:
         for row in read_grading_log(path):
-            rows[(row.student, row.assignment)] = row
+            if row.status != Status.SKIPPED:
+                rows[(row.student, row.assignment)] = row
     return rows
 
 
