@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from grader.judge.cells import InstructorCells, instructor_cells, judge_cell, judge_namespace
+from grader.judge.cells import graded_names as judge_graded_names
 from grader.judge.subprocess_kernel import KernelForks
 from grader.nbgrader_terms import grade_id
 from tests.notebooks import (
@@ -51,7 +52,6 @@ from tests.notebooks import (
     read_notebook,
     run_test_cell,
     source_path,
-    without_solution_markers,
 )
 
 MUTANTS_DIR = ROOT / "tests" / "mutants"
@@ -141,15 +141,8 @@ def exact_relations(assignment: str) -> dict[str, str]:
 
 def graded_names_by_cell(assignment: str) -> list[tuple[str, str]]:
     """(grade id, name) of each public top-level function and class of the solution cells, in order."""
-    nb = read_notebook(source_path(assignment))
-    found: list[tuple[str, str]] = []
-    for cell in nb.cells:
-        if is_solution_cell(cell):
-            tree = ast.parse(without_solution_markers(cell.source))
-            for node in tree.body:
-                if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
-                    found.append((grade_id(cell) or "", node.name))
-    return found
+    cells = [cell for cell in read_notebook(source_path(assignment)).cells if is_solution_cell(cell)]
+    return [(grade_id(cell) or "", name) for cell in cells for name in judge_graded_names([cell.source])]
 
 
 def graded_names(parts: NotebookParts) -> list[str]:
