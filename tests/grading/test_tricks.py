@@ -1,0 +1,144 @@
+"""Issue 21's in-kernel tricks (:mod:`tests.grading.tricks`): each beats plain nbgrader, none the judge.
+
+One course copy holds the reference solution, the broken answer and every trick submission of
+``01_computation_graphs``. It is graded twice, at the same time, in two copies:
+
+* :func:`grade_in_kernel`: plain ``nbgrader autograde`` with the course's own configuration, where the
+  test cells run in the student's kernel. A trick works when it earns more than the broken answer
+  alone there.
+* :func:`grade_through_judge`: the judge decides every test cell (:mod:`grader.judge.nbgrader`, as
+  ``course check --judge`` runs it). Each trick must earn exactly what the broken answer earns, cell
+  by cell, while the reference keeps full marks (so that the judge is seen to pass what is right).
+
+``grade_through_judge`` is the one function to change when ``course grade`` decides test cells with
+the judge: make it run ``course grade`` (``tests.grading.conftest.course_grade(course, ASSIGNMENT,
+"--workers", "2")``, sandboxed, as root). The course lives under ``test-artifacts/`` for that
+reason (the sandbox gives kernels a private ``/tmp``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.nbgrader_terms import grade_id, is_test_cell
+from tests.course_copy import make_course_copy, nbgrader
+from tests.grading import tricks
+from tests.notebooks import ROOT
+
+ASSIGNMENT = tricks.ASSIGNMENT
+CELL_TIMEOUT = 30  # seconds per cell: no trick here loops
+
+
+def grade_in_kernel(course: Path) -> None:
+    """Plain ``nbgrader autograde`` of every submission: the checks run in the student's kernel."""
+    nbgrader(course, "autograde", ASSIGNMENT, "--force", f"--Execute.timeout={CELL_TIMEOUT}")
+
+
+def grade_through_judge(course: Path) -> None:
+    """Every submission graded with the judge deciding the test cells, as ``course check --judge`` does.
+
+    Replace the body by ``course grade`` once it judges (see the module's docstring).
+    """
+    instructor = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(f"\nfrom grader.judge.nbgrader import configure_judge\n"
+                     f"configure_judge(c, {str(instructor)!r})\n")
+    grade_in_kernel(course)
+
+
+def _results(course: Path) -> dict[str, dict]:
+    """{student: {"score", "max_score", "cells": {grade_id: score}, "messages": {grade_id: text}}}."""
+    results = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for submission in gb.find_assignment(ASSIGNMENT).submissions:
+            cells = {g.name: g.score for nb in submission.notebooks for g in nb.grades if g.max_score}
+            results[submission.student.id] = {"score": submission.score, "max_score": submission.max_score,
+                                              "cells": cells}
+    for student, result in results.items():
+        path = course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        cells = nbformat.read(str(path), as_version=4).cells
+        result["messages"] = {grade_id(cell): " | ".join(_said(output) for output in cell.outputs)
+                              for cell in cells if cell.cell_type == "code" and is_test_cell(cell)}
+    return results
+
+
+def _said(output) -> str:
+    """An output as one line: an error's name and value, or a stream's name and text."""
+    return f"{output.get('ename', output.get('name'))}: {output.get('evalue', output.get('text', ''))}"
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """{"in_kernel": results, "judge": results, "described": {student: what}} of one build, graded twice."""
+    base = ROOT / "test-artifacts"
+    base.mkdir(exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="tricks-", dir=base))
+    folder.chmod(0o755)
+    try:
+        course = make_course_copy(folder / "in-kernel", [ASSIGNMENT])
+        nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+        described = tricks.build(course)
+        judged = folder / "judge"
+        shutil.copytree(course, judged)
+        with ThreadPoolExecutor(2) as pool:  # two nbgrader processes, each one kernel at a time
+            runs = [pool.submit(grade_in_kernel, course), pool.submit(grade_through_judge, judged)]
+            for run in runs:
+                run.result()
+        yield {"in_kernel": _results(course), "judge": _results(judged), "described": described}
+    finally:
+        if not os.environ.get("COURSE_KEEP_TEST_ARTIFACTS"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_every_kind_of_the_issue_has_a_trick_submission():
+    built = {name for names in tricks.KINDS.values() for name in names if name not in tricks.ELSEWHERE}
+    assert built == set(tricks.TRICKS)
+    assert all(tricks.KINDS.values()), tricks.KINDS
+    for name, module in tricks.ELSEWHERE.items():  # reading the answer: the hostile corpus's walk
+        assert hasattr(importlib.import_module(module), "WALK_CODE"), name
+
+
+def test_the_reference_earns_full_marks_and_the_broken_answer_does_not(graded):
+    for path in ("in_kernel", "judge"):
+        results = graded[path]
+        assert set(results) == set(graded["described"]), path
+        reference = results[tricks.REFERENCE]
+        assert reference["score"] == reference["max_score"] > 0, (path, reference["messages"])
+        assert results[tricks.BROKEN]["score"] < reference["max_score"], path
+    assert graded["judge"][tricks.BROKEN]["cells"] == graded["in_kernel"][tricks.BROKEN]["cells"]
+
+
+@pytest.mark.parametrize("trick", sorted(tricks.TRICKS))
+def test_the_trick_beats_the_checks_in_the_kernel(graded, trick):
+    """Under plain nbgrader the trick earns more than the broken answer alone: it works."""
+    results = graded["in_kernel"]
+    assert results[trick]["score"] > results[tricks.BROKEN]["score"], results[trick]["messages"]
+
+
+@pytest.mark.parametrize("trick", sorted(tricks.TRICKS))
+def test_through_the_judge_the_trick_earns_exactly_the_broken_answers_score(graded, trick):
+    results = graded["judge"]
+    assert results[trick]["cells"] == results[tricks.BROKEN]["cells"], results[trick]["messages"]
+    assert results[trick]["score"] == results[tricks.BROKEN]["score"]
+
+
+@pytest.mark.parametrize("trick", sorted(set(tricks.TRICKS) - {"ndarray-liar"}))
+def test_the_judge_s_messages_are_the_broken_answers(graded, trick):
+    """The kernel's tricks change nothing the judge says: every failure reads as the broken answer's."""
+    results = graded["judge"]
+    assert results[trick]["messages"] == results[tricks.BROKEN]["messages"]
+
+
+def test_an_answer_that_lies_is_refused_by_name(graded):
+    messages = graded["judge"]["ndarray-liar"]["messages"]
+    refused = [m for m in messages.values() if "returned a _Liar; return a numpy array" in m]
+    assert len(refused) >= len(messages) // 2, messages
