@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from course.channel_codec import ChannelError, NotPlainData, decode, encode, send_frame
+from course.derivations import check_formula
 from course.testing import checked_call
 from grader.judge.channel import CallTimeout, Channel, KernelLost, Limits
 from grader.judge.remote import CannotSend, NotPlainResult, Remote
@@ -121,6 +122,14 @@ def huge():
 def die():
     import os
     os._exit(3)
+
+class Pointer:
+    def __init__(self, address, count):
+        self.__array_interface__ = {"shape": (count,), "typestr": "<f8", "data": (address, True),
+                                    "version": 3}
+
+def pointing_at(address, count):
+    return Pointer(address, count)
 '''
 
 
@@ -216,6 +225,18 @@ def test_array_subclasses_and_object_arrays_are_refused_with_a_clear_message(rem
         remote.lookup("as_objects")(np.ones(2))
     with pytest.raises(NotPlainResult, match="^lying_number returned a Lying; return numbers, strings"):
         remote.lookup("lying_number")()
+
+
+def test_a_kernel_object_never_makes_the_judge_read_its_own_memory(remote):
+    """``np.asarray`` views the memory an ``__array_interface__`` names, in the process that converts:
+    a kernel object naming the judge's array (or any address: a crash) must not become that array."""
+    expected = np.array([3.25, -7.5, 11.0])
+    points = [{"address": expected.ctypes.data, "count": expected.size}] * 2
+    with pytest.raises(AssertionError, match="returned a Pointer at point 0"):
+        check_formula(remote.lookup("pointing_at"), [expected, expected], points, name="pointing_at")
+    pointer = remote.lookup("pointing_at")(expected.ctypes.data, expected.size)
+    assert not hasattr(pointer, "__array_interface__") and not hasattr(pointer, "__array_struct__")
+    assert np.asarray(pointer).dtype == object
 
 
 def _renamed(remote, name, label):
@@ -317,6 +338,23 @@ def test_the_encoder_refuses_array_subclasses_and_object_arrays():
         encode(np.ma.masked_array([1.0]))
     with pytest.raises(NotPlainData, match=r"item 1 of the tuple.*dtype object"):
         encode((1, np.array([None], dtype=object)))
+
+
+def test_the_encoder_refuses_subclasses_wherever_they_sit():
+    """A subclass lies about what it is (``__array_ufunc__``, ``__eq__``): refused, even deep in a result."""
+
+    class Liar(np.ndarray):
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            return np.zeros(np.broadcast(*[np.asarray(i) for i in inputs]).shape)
+
+    class Scalar(np.float64):
+        pass
+
+    with pytest.raises(NotPlainData, match=r"a Liar \(item 'apple' of the dict of item 1 of the tuple\)"):
+        encode((0.0, {"apple": np.zeros(2).view(Liar)}))
+    for value in (Scalar(1.0), [np.float64(1.0), Scalar(2.0)]):
+        with pytest.raises(NotPlainData):
+            encode(value)
 
 
 def test_a_forged_reply_of_pickle_loses_the_kernel_and_unpickles_nothing():

@@ -389,8 +389,15 @@ LinkedDict.__deepcopy__ = _plain_copy
 LinkedDict.__name__ = LinkedDict.__qualname__ = "dict"
 
 
+#: Attributes through which numpy views memory at an address the object names (``np.asarray(obj)``
+#: reads ``__array_interface__``'s ``data`` pointer): never asked of the kernel, whose answer would be
+#: an address in the judge's memory, read there (a crash, or the judge's own data read as an answer).
+_MEMORY_PROTOCOLS = frozenset({"__array_interface__", "__array_struct__"})
+
+
 class Handle:
-    """An object that stays in the student's kernel. Every operation is forwarded to it."""
+    """An object that stays in the student's kernel. Every operation is forwarded to it, except the
+    attributes of :data:`_MEMORY_PROTOCOLS`, which a handle does not have."""
 
     __slots__ = ("_judge_remote", "_judge_ref", "_judge_count", "_judge_label", "_judge_is_class",
                  "__weakref__")
@@ -408,7 +415,7 @@ class Handle:
         return self._judge_remote.apply(op, args, self._judge_label)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_judge_"):
+        if name.startswith("_judge_") or name in _MEMORY_PROTOCOLS:
             raise AttributeError(name)
         value = self._judge_apply("getattr", self, name)
         if isinstance(value, Handle) and value._judge_label == type(value).__name__:
