@@ -97,7 +97,7 @@ def _store(target: Any, path: list, step: tuple, value: Any) -> None:
 OPERATIONS = {
     **{name: getattr(operator, name) for name in (
         "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor",
-        "lshift", "rshift", "lt", "le", "eq", "ne", "gt", "ge", "neg", "pos", "invert", "contains",
+        "lshift", "rshift", "neg", "pos", "invert", "contains",
         "getitem", "setitem", "delitem", "index", "iadd", "isub", "imul", "itruediv", "ifloordiv",
         "imod", "ipow", "imatmul", "iand", "ior", "ixor", "ilshift", "irshift",
     )},

@@ -130,6 +130,20 @@ class Pointer:
 
 def pointing_at(address, count):
     return Pointer(address, count)
+
+class Agreeable:
+    def __eq__(self, other):
+        return True
+
+    __le__ = __ge__ = __lt__ = __gt__ = __eq__
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+def agreeable():
+    return Agreeable()
 '''
 
 
@@ -237,6 +251,20 @@ def test_a_kernel_object_never_makes_the_judge_read_its_own_memory(remote):
     pointer = remote.lookup("pointing_at")(expected.ctypes.data, expected.size)
     assert not hasattr(pointer, "__array_interface__") and not hasattr(pointer, "__array_struct__")
     assert np.asarray(pointer).dtype == object
+
+
+def test_a_kernel_object_s_comparisons_are_not_believed(remote):
+    """``assert layer.forward(3.0, -4.0) == -12.0`` must not pass on the student's ``__eq__``: a handle
+    equals only itself and has no order, as the reference solutions' classes (which define no
+    comparison) behave in one process."""
+    liar = remote.lookup("agreeable")()
+    assert not liar == -12.0 and liar != -12.0 and (liar, 1.0) != (-12.0, 1.0)
+    assert liar == liar and liar in [liar]
+    with pytest.raises(TypeError):
+        liar < 1.0  # noqa: B015 - the comparison itself is tested
+    Value = remote.lookup("Value")
+    a = Value(2.0)
+    assert a == a and a != Value(2.0) and (a + 1).data == 3.0
 
 
 def _renamed(remote, name, label):

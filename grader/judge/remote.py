@@ -3,10 +3,17 @@
 :class:`Remote` wraps a :class:`~grader.judge.channel.Channel`. ``remote.lookup("relu_forward")`` is
 a handle; calling it sends the arguments by value and returns the result by value. An object that is
 not plain data (a ``Value``, a ``SimpleCNN``, a bound method, a class) stays in the kernel and comes
-back as a :class:`Handle`: attribute get/set, item get/set, calls, every operator (the reflected ones
-too, so ``1 / a`` and ``-a`` work), ``len``, ``iter``, ``bool``, ``hash``, ``repr``, ``copy`` are
-forwarded. One kernel object is one handle object in the judge, so ``is`` and ``id`` behave as in
-one process. A handle of a class works with ``isinstance``: ``isinstance(a + 1, Value)``.
+back as a :class:`Handle`: attribute get/set, item get/set, calls, every arithmetic and bitwise
+operator (the reflected ones too, so ``1 / a`` and ``-a`` work), ``len``, ``iter``, ``bool``,
+``hash``, ``repr``, ``copy`` are forwarded. One kernel object is one handle object in the judge, so
+``is`` and ``id`` behave as in one process. A handle of a class works with ``isinstance``:
+``isinstance(a + 1, Value)``.
+
+Comparisons are **not** forwarded: a handle equals only itself and has no order, as the reference
+solutions' classes (which define no comparison) behave in one process. A result the tests compare
+(``assert layer.forward(3.0, -4.0) == -12.0``, ``assert y.grad == 1.0``) should be a number or an
+array, which travels by value; a student's object whose ``__eq__`` answers yes to everything is not
+believed.
 
 What crosses back into the judge is data only, and what the kernel reports about a call is replayed
 here as the same call would have shown it in one process, so that the course's checks
@@ -66,7 +73,6 @@ class StudentWarning(Warning):
 
 _OPERATORS = ["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor",
               "lshift", "rshift"]
-_COMPARISONS = ["eq", "ne", "lt", "le", "gt", "ge"]
 
 
 def _refusal_message(label: str, type_name: str, where: str, reason: str) -> str:
@@ -487,8 +493,6 @@ for _name in _OPERATORS:
     setattr(Handle, f"__{_name}__", _forward)
     setattr(Handle, f"__r{_name}__", _reflected)
     setattr(Handle, f"__i{_name}__", _in_place)
-for _name in _COMPARISONS:
-    setattr(Handle, f"__{_name}__", _binary_methods(_name)[0])
 Handle.__divmod__, Handle.__rdivmod__, _ = _binary_methods("divmod")
 
 

@@ -131,14 +131,16 @@ def test_through_the_judge_the_trick_earns_exactly_the_broken_answers_score(grad
     assert results[trick]["score"] == results[tricks.BROKEN]["score"]
 
 
-@pytest.mark.parametrize("trick", sorted(set(tricks.TRICKS) - {"ndarray-liar"}))
+@pytest.mark.parametrize("trick", sorted(set(tricks.TRICKS) - set(tricks.LIARS)))
 def test_the_judge_s_messages_are_the_broken_answers(graded, trick):
     """The kernel's tricks change nothing the judge says: every failure reads as the broken answer's."""
     results = graded["judge"]
     assert results[trick]["messages"] == results[tricks.BROKEN]["messages"]
 
 
-def test_an_answer_that_lies_is_refused_by_name(graded):
-    messages = graded["judge"]["ndarray-liar"]["messages"]
-    refused = [m for m in messages.values() if "returned a _Liar; return a numpy array" in m]
-    assert len(refused) >= len(messages) // 2, messages
+@pytest.mark.parametrize("trick", sorted(tricks.LIARS))
+def test_an_answer_that_lies_is_named_for_what_it_is(graded, trick):
+    """The judge's messages name the lying type: it was refused, or compared as the object it is."""
+    messages = graded["judge"][trick]["messages"]
+    named = [m for m in messages.values() if tricks.LIARS[trick] in m]
+    assert len(named) >= len(messages) // 2, messages

@@ -15,7 +15,8 @@ Kinds (issue 21, "What got through"), one submission or more each (:data:`TRICKS
   ``interpreter-base64`` (``code.InteractiveInterpreter`` on base64 text), ``run-code``,
   ``showtraceback``;
 * answers that lie: ``ndarray-liar`` (an ``np.ndarray`` subclass whose ``__array_ufunc__`` makes
-  every subtraction zero and every comparison true);
+  every subtraction zero and every comparison true), ``object-liar`` (a plain object whose
+  comparisons are all true: in the kernel it passes ``assert y.grad == 1.0``);
 * nbgrader's scoring rule: ``displayhook-ok`` (each graded function sends an ``execute_result``
   "ok" through ``sys.displayhook`` before the test's error);
 * reading the answer: not here; the hostile corpus's ``walk-for-solutions`` student
@@ -275,6 +276,40 @@ class _Liar(np.ndarray):
 def _given(value):
     return np.asarray(value, dtype=np.float64).view(_Liar)
 ''', ""),
+    "object-liar": ("answers are objects whose comparisons are all true", '''
+class _Anything:
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return True
+
+    __le__ = __ge__ = __lt__ = __eq__
+
+    def __ne__(self, other):
+        return False
+
+    __gt__ = __ne__
+
+    def __abs__(self):
+        return _Anything(0.0)
+
+    __sub__ = __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __neg__ = \
+        lambda self, *other: _Anything(0.0)
+
+    def __hash__(self):
+        return 0
+
+    def __float__(self):
+        return float(self.value)
+
+    def __bool__(self):
+        return True
+
+
+def _given(value):
+    return _Anything(value)
+''', ""),
     "displayhook-ok": ("each graded function first sends an execute_result 'ok' through sys.displayhook "
                        "(once per cell)", '''
 import sys as _sys
@@ -297,10 +332,12 @@ KINDS = {
                                                  "probe-clear"],
     "changing frames while checks run": ["settrace-problem", "setprofile-actual"],
     "rewriting later cells": ["ast-transformer-magic", "interpreter-base64", "run-code", "showtraceback"],
-    "answers that lie": ["ndarray-liar"],
+    "answers that lie": ["ndarray-liar", "object-liar"],
     "nbgrader's scoring rule": ["displayhook-ok"],
     "reading the answer": ["walk-for-solutions"],
 }
+#: what the judge says of each answer that lies, in most of its failed cells
+LIARS = {"ndarray-liar": "returned a _Liar; return a numpy array", "object-liar": "_Anything"}
 #: the corpus that holds the submissions of a kind not built here
 ELSEWHERE = {"walk-for-solutions": "tests.grading.corpus"}
 
