@@ -71,3 +71,27 @@ def test_cheats_in_the_kernel_do_not_reach_the_judges_checks():
     # relu_backward's tests make their caches with relu_forward, so they fail with it
     assert list(failed) == ["test_relu_forward", "test_relu_backward"], failed
     assert failed["test_relu_forward"].startswith("AssertionError: out of relu_forward")
+
+
+# The kernel's side replaced by one that takes the judge's first request and dies.
+DIES_AT_ONCE = '''
+import os
+import socket
+import course.kernel_channel
+
+def _serve_and_die(path, namespace):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    connection, _ = listener.accept()
+    connection.recv(4)
+    os._exit(0)
+
+course.kernel_channel.serve = _serve_and_die
+'''
+
+
+def test_a_kernel_that_dies_while_the_names_are_bound_fails_every_test_cell_with_the_reason():
+    verdicts, _, notebook = _judge(DIES_AT_ONCE)
+    assert [v.grade_id for v in verdicts] == [t.grade_id for t in instructor_cells(notebook).tests]
+    assert verdicts and all(not v.passed and v.message.startswith("KernelLost: ") for v in verdicts), verdicts

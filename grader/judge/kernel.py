@@ -16,7 +16,7 @@ import contextlib
 from dataclasses import dataclass
 
 from grader.judge.cells import InstructorCells, judge_cell, judge_namespace
-from grader.judge.channel import KernelLost, Limits, connect
+from grader.judge.channel import CallTimeout, KernelLost, Limits, connect
 from grader.judge.remote import Remote
 
 __all__ = ["Verdict", "serve_code", "judge_kernel"]
@@ -66,7 +66,10 @@ def judge_kernel(client, cells: InstructorCells, socket_path: str, interrupt, li
         return [Verdict(test.grade_id, False, f"KernelLost: {lost}") for test in cells.tests]
     verdicts = []
     try:
-        namespace = judge_namespace(cells, remote, label=label)
+        try:
+            namespace = judge_namespace(cells, remote, label=label)
+        except (KernelLost, CallTimeout) as lost:  # the kernel died or hung while the names were bound
+            return [Verdict(test.grade_id, False, f"{type(lost).__name__}: {lost}") for test in cells.tests]
         for test in cells.tests:
             reason = judge_cell(test.source, test.grade_id, namespace)
             verdicts.append(Verdict(test.grade_id, reason is None, reason or ""))
