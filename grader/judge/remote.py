@@ -402,8 +402,9 @@ _MEMORY_PROTOCOLS = frozenset({"__array_interface__", "__array_struct__"})
 
 
 class Handle:
-    """An object that stays in the student's kernel. Every operation is forwarded to it, except the
-    attributes of :data:`_MEMORY_PROTOCOLS`, which a handle does not have."""
+    """An object that stays in the student's kernel. Every operation is forwarded to it, except
+    comparisons (a handle equals only itself) and the attributes of :data:`_MEMORY_PROTOCOLS`, which a
+    handle does not have."""
 
     __slots__ = ("_judge_remote", "_judge_ref", "_judge_count", "_judge_label", "_judge_is_class",
                  "__weakref__")
