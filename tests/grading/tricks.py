@@ -42,7 +42,7 @@ REFERENCE = "reference"
 
 #: what the broken answer appends to each solution cell (by grade_id): the graded names redefined,
 #: each returning a wrong value of the right shape and dtype. ``_given`` is the identity here; the
-#: ``ndarray-liar`` trick rebinds it before these cells run.
+#: ``ndarray-liar``, ``object-liar`` and ``displayhook-ok`` tricks rebind it before the definitions run.
 BROKEN_CODE = {
     "derive_local_gradients": '''
 def _given(value):
