@@ -27,6 +27,12 @@ is an exact rescaling or sign flip of the right one is listed with its
 relation, and the first failure message must name it::
 
     EXACT_RELATIONS = {"mse_loss": {"forgot_batch_mean": "scale", "flipped_sign": "sign"}}
+
+A mutant that a particular test cell must fail by itself (so that the cell does not give its points
+to it, even when an earlier cell already kills it) is listed with those cells' grade ids; they must
+fail it in their visible part unless the mutant is hidden-only::
+
+    MUST_FAIL = {"Value": {"zero_forward": ["test_value_local_gradients"]}}
 """
 
 from __future__ import annotations
@@ -137,6 +143,11 @@ def exact_relations(assignment: str) -> dict[str, str]:
     if unknown:
         raise ValueError(f"EXACT_RELATIONS values must be one of {sorted(RELATION_PHRASES)}: {unknown}")
     return relations
+
+
+def must_fail(assignment: str) -> dict[str, list[str]]:
+    """Per mutant label, the grade ids of the test cells that must each fail it."""
+    return _labelled(assignment, "MUST_FAIL")
 
 
 def graded_names_by_cell(assignment: str) -> list[tuple[str, str]]:

@@ -12,6 +12,7 @@ from tests.mutation import (
     graded_names,
     hidden_only,
     min_mutants,
+    must_fail,
     mutants,
     outcome_record,
     reference_failures,
@@ -25,6 +26,7 @@ MUTANTS = [e for a in ASSIGNMENTS for e in mutants(a)]
 VARIANTS = [e for a in ASSIGNMENTS for e in correct_variants(a)]
 HIDDEN_ONLY = {label: reason for a in ASSIGNMENTS for label, reason in hidden_only(a).items()}
 EXACT_RELATIONS = {label: r for a in ASSIGNMENTS for label, r in exact_relations(a).items()}
+MUST_FAIL = {label: cells for a in ASSIGNMENTS for label, cells in must_fail(a).items()}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -54,7 +56,7 @@ def test_entry_redefines_its_target(entry):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_marks_name_existing_mutants_and_few_are_hidden_only(assignment):
     labels = {e.label for e in MUTANTS if e.assignment == assignment}
-    marked = set(hidden_only(assignment)) | set(exact_relations(assignment))
+    marked = set(hidden_only(assignment)) | set(exact_relations(assignment)) | set(must_fail(assignment))
     assert marked <= labels, f"marks name no mutant: {sorted(marked - labels)}"
     allowed = MAX_HIDDEN_ONLY_FRACTION * len(labels)
     assert len(hidden_only(assignment)) <= allowed, (
@@ -86,6 +88,19 @@ def test_mutant_is_killed(entry, record_property):
             f"{entry.label} is an exact {relation} of the right answer, but the first message does "
             f"not say so ({RELATION_PHRASES[relation]!r}): {outcome.first_message}"
         )
+
+
+@pytest.mark.parametrize("entry", [e for e in MUTANTS if e.label in MUST_FAIL], ids=lambda e: e.label)
+def test_mutant_fails_each_cell_named_for_it(entry):
+    """Each cell in MUST_FAIL fails the mutant on its own (in its visible part unless hidden-only)."""
+    visible_only = entry.label not in HIDDEN_ONLY
+    outcome = run_entry(entry, PARTS[entry.assignment], stop_at_first_failure=False,
+                        visible_only=visible_only)
+    passed = [cell for cell in MUST_FAIL[entry.label] if cell not in outcome.failures]
+    assert not passed, (
+        f"{entry.label} passes {passed} ({'visible part' if visible_only else 'hidden tests included'}), "
+        "which would give it those cells' points"
+    )
 
 
 @pytest.mark.parametrize("entry", VARIANTS, ids=lambda e: e.label)

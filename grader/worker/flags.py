@@ -28,6 +28,10 @@ grading-environment      reads the environment, the process tree, the grader's
                          spawns processes / opens sockets
 dynamic-code             ``exec``/``eval``/``compile``/``__import__``/``importlib``,
                          ``getattr``/``setattr`` on modules with computed names
+trace-hook               installs a trace or profile function (``sys.settrace``,
+                         ``sys.setprofile``, ``threading.settrace``/``setprofile``,
+                         their ``_all_threads`` forms, ``sys.monitoring``), or names one
+                         in a string
 link-in-submission       a symbolic link or special file in the submission
 analysis-failed          the analysis itself failed on this submission (a bug to report)
 
@@ -70,6 +74,10 @@ SUSPICIOUS_STRINGS = re.compile(
     r"connection_file|kernel-.*\.json|hidden tests",
     re.IGNORECASE,
 )
+# Functions that install a trace or profile hook (in sys and threading), and the two calls of
+# sys.monitoring (Python 3.12) that install its callbacks.
+TRACE_HOOKS = {"settrace", "setprofile", "settrace_all_threads", "setprofile_all_threads"}
+MONITORING_CALLS = {"use_tool_id", "register_callback"}
 DYNAMIC_NAMES = {"exec", "eval", "compile", "__import__", "importlib", "globals", "vars", "setattr",
                  "delattr", "locals", "sys.modules"}
 
@@ -283,6 +291,29 @@ def _runs_dynamic_code(node: ast.AST, setup_names: frozenset) -> bool:
     return name in {"getattr", "hasattr"} and computed_name
 
 
+def _installs_trace_hook(node: ast.AST, setup_names: frozenset) -> bool:
+    """Reaches a trace or profile hook: ``sys.settrace``, ``threading.setprofile``, ``sys.monitoring``.
+
+    Why: a trace function runs inside every frame that follows, the test cells' too; it sees their
+    locals (a hidden test's expected values) and can change them before they are compared. Checked:
+    the attribute on any object (``sys.settrace``, ``threading.setprofile``, ``t.settrace``, and
+    ``m.register_callback``/``use_tool_id`` of ``sys.monitoring`` under any name), importing one by
+    name (``from sys import settrace``), a bare name (after ``from sys import *``), and a string that
+    is exactly one of the names (``getattr(sys, "settrace")``). Not seen here: a name built at run
+    time; ``getattr(sys, "set" + "trace")`` and ``vars(sys)[...]`` raise ``dynamic-code``, while
+    ``sys.__dict__[...]`` and ``operator.attrgetter(...)`` with a computed name raise nothing.
+    Exceptions: none (the course's own cells are not analysed, see :func:`course_code`).
+    """
+    if isinstance(node, ast.Attribute):
+        return node.attr in TRACE_HOOKS | MONITORING_CALLS or _dotted(node) == "sys.monitoring"
+    if isinstance(node, ast.ImportFrom):
+        return any(alias.name in TRACE_HOOKS or (node.module == "sys" and alias.name == "monitoring")
+                   for alias in node.names)
+    if isinstance(node, ast.Name):
+        return node.id in TRACE_HOOKS
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in TRACE_HOOKS
+
+
 def _yield_checks() -> Iterator[tuple[str, Check]]:
     """``(flag code, check)`` for every check :func:`analyse_code` runs on each node."""
     yield "numpy-rebinding", _rebinds_numpy
@@ -293,6 +324,7 @@ def _yield_checks() -> Iterator[tuple[str, Check]]:
     yield "grading-environment", _opens_grader_files
     yield "grading-environment", _names_grader_paths
     yield "dynamic-code", _runs_dynamic_code
+    yield "trace-hook", _installs_trace_hook
 
 
 def analyse_code(source: str, setup_names: set[str] = frozenset()) -> list[tuple[str, int, str]]:

@@ -80,6 +80,34 @@ def test_ordinary_numpy_code_is_not_flagged(code):
     assert analyse_code(code) == []
 
 
+@pytest.mark.parametrize("code, flags", [
+    ("import sys\nsys.settrace(spy)", {"trace-hook"}),
+    ("import sys\nsys.setprofile(spy)", {"trace-hook"}),
+    ("import threading\nthreading.settrace(spy)", {"trace-hook"}),
+    ("import threading\nthreading.setprofile_all_threads(spy)", {"trace-hook"}),
+    ("from sys import settrace as watch\nwatch(spy)", {"trace-hook"}),
+    ("from sys import *\nsettrace(spy)", {"trace-hook"}),
+    ("import sys as s\nmon = s.monitoring\nmon.use_tool_id(3, 'x')", {"trace-hook"}),
+    ("from sys import monitoring", {"trace-hook"}),
+    # a literal name dodges an attribute match, not the string match
+    ("import sys\ngetattr(sys, 'settrace')(spy)", {"trace-hook"}),
+    # a name built at run time: only the computed getattr / vars is seen
+    ("import sys\ngetattr(sys, 'set' + 'trace')(spy)", {"dynamic-code"}),
+    ("import sys\nvars(sys)['set' + 'prof' + 'ile'](spy)", {"dynamic-code"}),
+])
+def test_trace_and_profile_hooks_are_flagged(code, flags):
+    assert {found[0] for found in analyse_code(code)} == flags
+
+
+@pytest.mark.parametrize("code", [
+    "print('monitoring the loss')",
+    "self.monitoring = True",
+    "trace = np.trace(W)",
+])
+def test_words_near_the_trace_hooks_are_not_flagged(code):
+    assert analyse_code(code) == []
+
+
 def test_an_unparsable_cell_is_not_an_error():
     assert analyse_code("def broken(:\n") == []
 

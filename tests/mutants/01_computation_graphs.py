@@ -281,6 +281,39 @@ class Value(Value):
         for node in reversed(order):
             node._backward()
 '''),
+        # Runs without an error and computes nothing: every operation records its parents but holds 0,
+        # and backward() only sets the output's grad. Finite differences of this forward are 0 too, so
+        # test_value_local_gradients must check against a forward of its own (MUST_FAIL below).
+        "zero_forward_backward_sets_only_its_own_grad": '''
+class Value:
+    def __init__(self, data, _parents=(), _op=""):
+        self.data = 0.0
+        self.grad = 0.0
+        self._parents = tuple(_parents)
+        self._backward = lambda: None
+
+    def _node(self, *operands):
+        return Value(0.0, (self,) + tuple(o for o in operands if isinstance(o, Value)))
+
+    def __add__(self, other):
+        return self._node(other)
+
+    __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = __add__
+
+    def __pow__(self, exponent):
+        return self._node()
+
+    def __neg__(self):
+        return self._node()
+
+    def exp(self):
+        return self._node()
+
+    tanh = relu = exp
+
+    def backward(self):
+        self.grad = 1.0
+''',
         "resets_only_the_inputs": _value_backward('''
         order, seen = [], set()
 
@@ -315,6 +348,12 @@ EXACT_RELATIONS = {
     "fruit_price": {"backward_skips_the_tax_node": "scale"},
     # (c + 1) / 2 at three points with distinct right values
     "dout_dh": {"averages_the_paths": "scale"},
+}
+
+# Mutants that a named test cell must fail by itself, whatever the cells before it do: the harness stops
+# at the first failing cell, and a cell that passed one of these would give its points to it.
+MUST_FAIL = {
+    "Value": {"zero_forward_backward_sets_only_its_own_grad": ["test_value_local_gradients"]},
 }
 
 CORRECT_VARIANTS = {
