@@ -7,9 +7,16 @@ progress bar. Results that arrive while others are being recorded are recorded t
 (:meth:`grader.instructor.record.Recorder.record_batch`; one transaction on SQLite): the busier the
 recorder, the larger its batches, so that it keeps up with the workers.
 
-Each student has at most one task in flight: a student's next assignment is submitted when the
-previous one comes back, so two tasks of one student never run at once; tasks of different students
-run in any order, as workers free up.
+Tasks are independent (each grades one notebook of one student in a scratch course of its own, under
+a uid of its own), so a student's assignments run on different workers at once, as any two tasks do. At
+most twice as many tasks as the cluster has threads are sent ahead (:func:`_in_flight`), so that
+submissions wait in this process, not in the scheduler's memory.
+
+The start-up is timed step by step (:class:`grader.instructor.startup.StartupClock`, the run's
+``startup``), and what it need not wait for runs meanwhile: the Dask cluster starts, and its workers warm
+up (:mod:`grader.worker.warmup`: their zygotes, task imports and the machine's font list), in a background
+thread while this process opens the gradebook and builds the assignments' bundles; the empty gradebook
+that the templates copy comes from the machine's cache (:func:`grader.instructor.plan.empty_template`).
 
 A submission already graded from the same submitted files is skipped, by nbgrader's own rule
 (:func:`grader.instructor.plan.graded_before`), unless ``GradeOptions.force``.
@@ -40,17 +47,26 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 
-from grader.instructor.gradebook import empty_gradebook
 from grader.instructor.plan import (
     assignment_bundle,
     choose_assignments,
+    empty_template,
     find_submissions,
     graded_before,
     read_submission,
 )
 from grader.instructor.record import Recorder, load_course_config
-from grader.messages import AssignmentBundle, SandboxLimits, SubmissionFiles, TaskOptions, TaskResult
+from grader.instructor.startup import StartupClock
+from grader.messages import (
+    AssignmentBundle,
+    SandboxLimits,
+    StartupTimings,
+    SubmissionFiles,
+    TaskOptions,
+    TaskResult,
+)
 from grader.worker.task import run_task
+from grader.worker.warmup import warm_up, warm_up_report
 
 __all__ = ["GradeOptions", "GradingRun", "GradingInterrupted", "grade", "MAX_BATCH"]
 
@@ -120,12 +136,15 @@ class GradingRun:
         Submissions this run set out to grade (found, less the skipped).
     stopped_by : signal.Signals or None
         SIGINT or SIGTERM when a signal stopped the run before the end.
+    startup : StartupTimings or None
+        The start-up's steps, up to the first task's start (None when nothing was sent).
     """
 
     results: list[TaskResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     planned: int = 0
     stopped_by: signal.Signals | None = None
+    startup: StartupTimings | None = None
 
 
 class GradingInterrupted(KeyboardInterrupt):
@@ -190,7 +209,8 @@ class _StopSignals:
 
 
 def grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
-          on_result: Callable[[TaskResult], None] | None = None) -> GradingRun:
+          on_result: Callable[[TaskResult], None] | None = None,
+          clock: StartupClock | None = None) -> GradingRun:
     """Grade the submissions of ``assignments`` and record them in the gradebook.
 
     Parameters
@@ -204,18 +224,21 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     options : GradeOptions
     on_result : callable, optional
         Called with each recorded result (for tests and reports).
+    clock : StartupClock, optional
+        The command's start-up clock, its earlier steps marked (default: one started now).
 
     Returns
     -------
     GradingRun
         Its ``results``: one per submission recorded (see :meth:`grader.instructor.record.Recorder.record`);
-        those skipped as already graded; the signal that stopped the run, if one did.
+        those skipped as already graded; the signal that stopped the run, if one did; the start-up's timings.
 
     Raises
     ------
     LookupError
         When no assignment matches, or the gradebook does not know one.
     """
+    clock = clock or StartupClock(origin=time.time())
     root = Path(root).resolve()
     chosen = choose_assignments(root, assignments)
     config = load_course_config(root)
@@ -231,15 +254,24 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     run.planned = len(pending)
     if not pending:
         return run
+    clock.mark("plan")
     task_options = options.task_options()
-    recorder = bar = None
+    recorder = bar = workers = None
     with _StopSignals() as stop:
         try:
+            # the cluster and the workers' warm-up start now, in the background, while the bundles are built
+            workers = _Workers(options)
             recorder = Recorder(root, options.db_url)
-            empty = empty_gradebook(course_id)
+            clock.mark("recorder")
+            empty, built = empty_template(course_id, Path(options.scratch))
+            if built:
+                clock.note_built("template")
+            clock.mark("template")
             bundles = {a: assignment_bundle(root, a, recorder.db_url, course_id, task_options, empty)
                        for a in chosen}
+            clock.mark("bundles")
             submissions = [read_submission(root, student, assignment) for student, assignment in pending]
+            clock.mark("submissions")
             bar = _Progress(len(submissions), options.progress)
 
             def finish(arrived: list[TaskResult]) -> None:
@@ -253,29 +285,129 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
                             if on_result:
                                 on_result(result)
 
-            if options.workers == 0 and not options.scheduler:
+            if workers.local:
+                workers.ready()
+                clock.mark("workers")
                 for submission in submissions:
                     finish([_arrived(run_task(bundles[submission.assignment], submission))])
             else:
-                _grade_on_dask(bundles, submissions, options, finish)
+                workers.ready()
+                clock.mark("workers")
+                _grade_on_dask(bundles, submissions, options, finish, workers=workers)
         except GradingInterrupted:
             run.stopped_by = stop.received
         finally:
             if bar is not None:
                 bar.close()
+            if workers is not None:
+                if run.stopped_by is None and run.results:
+                    run.startup = _startup_timings(clock, workers, run.results)
+                workers.close()
             if recorder is not None:
                 recorder.close()
     return run
 
 
+def _startup_timings(clock: StartupClock, workers: _Workers, results: list[TaskResult]) -> StartupTimings:
+    """The clock's steps, the first task's start (the earliest of ``results``) and the background's."""
+    clock.mark("first_task", now=min(result.started for result in results))
+    if workers.cluster_seconds is not None:
+        clock.background("cluster", workers.cluster_seconds)
+    for report in workers.reports():
+        for step, (seconds, built) in report.items():
+            clock.background(step, seconds, built)
+    return clock.timings()
+
+
+class _Workers:
+    """Where the tasks run, started in a background thread: a LocalCluster, a scheduler, or this process.
+
+    The thread starts the cluster (or connects to ``options.scheduler``) and then warms every worker up
+    (:func:`grader.worker.warmup.warm_up`); without Dask (``workers == 0``), the warm-up runs in this
+    process. :meth:`ready` waits for it; :meth:`close` closes what was started, even half-started.
+    """
+
+    def __init__(self, options: GradeOptions):
+        self.options = options
+        self.local = options.workers == 0 and not options.scheduler
+        self.cluster = self.client = None
+        self.cluster_seconds: float | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        if self.local:
+            warm_up(options.scratch, options.sandbox)
+            self._thread = None
+        else:
+            self._thread = threading.Thread(target=self._start, name="course-grade-cluster", daemon=True)
+            self._thread.start()
+
+    def _start(self) -> None:
+        from distributed import Client, LocalCluster
+
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        started = time.perf_counter()
+        try:
+            if self.options.scheduler:
+                client = Client(self.options.scheduler)
+            else:
+                cluster = LocalCluster(n_workers=self.options.workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+                with self._lock:
+                    self.cluster = cluster
+                    if self._closed:
+                        return
+                client = Client(cluster)
+            with self._lock:
+                self.client = client
+                if self._closed:
+                    return
+            self.cluster_seconds = time.perf_counter() - started
+            # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes
+            # too: only this process handles it (_StopSignals), and closes the workers in order
+            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler)
+        except BaseException as error:  # noqa: BLE001 - raised again in the main thread by ready()
+            self._error = error
+
+    def ready(self):
+        """The Dask client once the workers are up and warming up (None without Dask).
+
+        Raises
+        ------
+        Exception
+            What starting the cluster raised.
+        """
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.client
+
+    def reports(self) -> list[dict[str, tuple[float, bool]]]:
+        """Each worker's :func:`grader.worker.warmup.warm_up_report` (what it has done so far)."""
+        if self.local:
+            return [warm_up_report()]
+        if self.client is None:
+            return []
+        try:
+            return list(self.client.run(warm_up_report, 0.0).values())
+        except Exception:  # noqa: BLE001 - timings are never worth a failed run
+            return []
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        if self._thread is not None:
+            self._thread.join()
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
 def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
     """A Dask task that returns its argument: where the workers fetch an assignment's bundle from."""
     return bundle
-
-
-def _ignore_sigint() -> None:
-    """Run on each worker of a LocalCluster (in its main thread): SIGINT no longer stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _arrived(result: TaskResult) -> TaskResult:
@@ -287,24 +419,30 @@ def _arrived(result: TaskResult) -> TaskResult:
     return result
 
 
+def _in_flight(client) -> int:
+    """How many tasks to keep sent ahead: twice the cluster's threads (at least 4), so that a worker that
+    frees up finds its next task at once, and the rest wait here."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # noqa: BLE001 - the scheduler did not answer: keep a small window
+        threads = 0
+    return max(4, 2 * threads)
+
+
 def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[SubmissionFiles],
                    options: GradeOptions,
                    finish: Callable[[list[TaskResult]], None],
-                   task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task) -> None:
-    from distributed import Client, LocalCluster, as_completed
+                   task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task,
+                   workers: _Workers | None = None) -> None:
+    """Send every submission to the cluster of ``workers`` (one started here when None), ``finish`` each
+    batch of results as it arrives."""
+    from distributed import as_completed
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    cluster = None
-    if options.scheduler:
-        client = Client(options.scheduler)
-    else:
-        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-        # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes too:
-        # only this process handles it (_StopSignals), and closes the workers in order
-        client.run(_ignore_sigint)
+    own = workers is None
+    if own:
+        workers = _Workers(options)
     try:
+        client = workers.ready()
         token = uuid.uuid4().hex[:8]
         # each bundle is the result of a task that returns it, not scattered data: Dask drops the extra
         # copies of scattered data (its active memory manager), so a worker that dies can take the only
@@ -312,21 +450,19 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
         # is computed again on a surviving worker
         shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
                   for a, b in bundles.items()}
-        queues: dict[str, list[SubmissionFiles]] = {}
-        for submission in submissions:
-            queues.setdefault(submission.student, []).append(submission)
+        waiting = list(reversed(submissions))
         keys = {}
 
-        def submit(student):
-            submission = queues[student].pop(0)
+        def submit() -> object:
+            submission = waiting.pop()
             future = client.submit(task, shared[submission.assignment], submission,
-                                   key=f"grade-{submission.assignment}-{student}-{token}", pure=False,
-                                   retries=0)
+                                   key=f"grade-{submission.assignment}-{submission.student}-{token}",
+                                   pure=False, retries=0)
             keys[future.key] = submission
             return future
 
-        # one task per student in flight: a student's next assignment waits for the previous one
-        running = as_completed([submit(student) for student in queues])
+        limit = _in_flight(client)
+        running = as_completed([submit() for _ in range(min(limit, len(waiting)))])
         # every result that came back while the previous batch was being recorded: recorded together
         for done in running.batches():
             arrived = []
@@ -339,14 +475,15 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
                                                f"the task failed on Dask: {type(error).__name__}: {error}")
                 finally:
                     future.release()
-                if queues[submission.student]:
-                    running.add(submit(submission.student))
                 arrived.append(result)
+            if waiting:
+                limit = _in_flight(client)
+                while waiting and running.count() < limit:
+                    running.add(submit())
             finish(arrived)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        if own:
+            workers.close()
 
 
 class _Progress:
