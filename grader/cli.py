@@ -111,19 +111,9 @@ def _grade(args, argv: list[str], clock) -> int:
         print(f"course grade: this install lacks the grader's engine ({', '.join(missing)}). Install the "
               "grading extra from the course repository: pip install -e '.[grading]'", file=sys.stderr)
         return 2
-    from grader.instructor.engine import GradeOptions, grade
-    from grader.instructor.ownership import return_to_course_owner
-    from grader.instructor.record import default_db_url, load_course_config
-    from grader.instructor.summary import (
-        exit_status,
-        interrupted_lines,
-        skipped_line,
-        summary_lines,
-        write_report,
-    )
+    from grader.instructor.workers import GradeOptions, Workers
     from grader.sandbox.kernel import sandbox_unavailable_reason
 
-    clock.mark("imports")
     root = Path(args.root).resolve()
     sandbox = not args.no_sandbox
     if sandbox and not args.scheduler:
@@ -144,9 +134,26 @@ def _grade(args, argv: list[str], clock) -> int:
     if args.scratch:
         options.scratch = args.scratch
     clock.mark("checks")
+    # the cluster and its workers' warm-up start now, in the background, while the engine is imported
+    workers = Workers(options)
+    try:
+        from grader.instructor.engine import grade
+        from grader.instructor.ownership import return_to_course_owner
+        from grader.instructor.record import default_db_url, load_course_config
+        from grader.instructor.summary import (
+            exit_status,
+            interrupted_lines,
+            skipped_line,
+            summary_lines,
+            write_report,
+        )
+    except BaseException:
+        workers.close()
+        raise
+    clock.mark("imports")
     started = clock.origin
     try:
-        run = grade(root, args.assignments, args.student, options, clock=clock)
+        run = grade(root, args.assignments, args.student, options, clock=clock, workers=workers)
     except LookupError as error:
         print(f"course grade: {error}", file=sys.stderr)
         return 2

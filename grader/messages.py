@@ -186,8 +186,8 @@ PHASES = {
 #: the other in the instructor's process (keys of :attr:`StartupTimings.steps`).
 STARTUP_STEPS = {
     "interpreter": "Python's start and the `course` command's imports (instructor)",
-    "imports": "importing the engine: nbgrader, SQLAlchemy, the grader (instructor)",
     "checks": "checking that the sandbox can run, reading the options (instructor)",
+    "imports": "importing the engine: nbgrader, SQLAlchemy, the grader (instructor)",
     "plan": "choosing the assignments, finding the submissions, nbgrader's skip rule (instructor)",
     "recorder": "opening the course's gradebook for recording (instructor)",
     "template": "the empty gradebook the templates copy: from the machine's cache, or built (instructor)",

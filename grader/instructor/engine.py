@@ -33,11 +33,8 @@ neither.
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -57,68 +54,15 @@ from grader.instructor.plan import (
 )
 from grader.instructor.record import Recorder, load_course_config
 from grader.instructor.startup import StartupClock
-from grader.messages import (
-    AssignmentBundle,
-    SandboxLimits,
-    StartupTimings,
-    SubmissionFiles,
-    TaskOptions,
-    TaskResult,
-)
+from grader.instructor.workers import GradeOptions, Workers, hold_bundle
+from grader.messages import AssignmentBundle, StartupTimings, SubmissionFiles, TaskResult
 from grader.worker.task import run_task
-from grader.worker.warmup import warm_up, warm_up_report
 
 __all__ = ["GradeOptions", "GradingRun", "GradingInterrupted", "grade", "MAX_BATCH"]
 
 #: Results recorded together at most (one SQLite transaction; more wait for the next batch): a bounded
 #: time during which the gradebook is locked for other writers (formgrader), little lost if a commit fails.
 MAX_BATCH = 32
-
-
-@dataclass
-class GradeOptions:
-    """How ``course grade`` grades.
-
-    Attributes
-    ----------
-    workers : int
-        Dask workers of the LocalCluster; 0 grades in this process, one
-        submission after the other, without Dask.
-    scheduler : str or None
-        Address of a running Dask scheduler; then ``workers`` is ignored.
-    db_url : str or None
-        Gradebook URL (SQLAlchemy); default: the course's SQLite gradebook.
-    sandbox : bool
-        Run student kernels in the sandbox (needs root).
-    limits : SandboxLimits
-    cell_timeout : int or None
-        Seconds per cell (default: the course's ``Execute.timeout``).
-    task_timeout : int
-        Seconds for a whole submission (kernel start to last cell).
-    scratch : str
-        Folder for the workers' scratch courses (on each worker).
-    progress : bool
-        Show a progress bar on stderr.
-    force : bool
-        Grade every submission again, even one already graded from the same submitted files
-        (nbgrader's ``--force``).
-    """
-
-    workers: int = 2
-    scheduler: str | None = None
-    db_url: str | None = None
-    sandbox: bool = True
-    limits: SandboxLimits = field(default_factory=SandboxLimits)
-    cell_timeout: int | None = None
-    task_timeout: int = 1800
-    scratch: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "course-grading"))
-    progress: bool = True
-    force: bool = False
-
-    def task_options(self) -> TaskOptions:
-        """What the workers need of these options."""
-        return TaskOptions(limits=self.limits, cell_timeout=self.cell_timeout, task_timeout=self.task_timeout,
-                           sandbox=self.sandbox, scratch=self.scratch)
 
 
 @dataclass
@@ -210,7 +154,7 @@ class _StopSignals:
 
 def grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
           on_result: Callable[[TaskResult], None] | None = None,
-          clock: StartupClock | None = None) -> GradingRun:
+          clock: StartupClock | None = None, workers: Workers | None = None) -> GradingRun:
     """Grade the submissions of ``assignments`` and record them in the gradebook.
 
     Parameters
@@ -226,6 +170,9 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
         Called with each recorded result (for tests and reports).
     clock : StartupClock, optional
         The command's start-up clock, its earlier steps marked (default: one started now).
+    workers : Workers, optional
+        Already starting (the ``course`` command starts them before it imports this module); else they
+        are started here once the plan is made. Closed before this returns, whatever happens.
 
     Returns
     -------
@@ -239,6 +186,23 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
         When no assignment matches, or the gradebook does not know one.
     """
     clock = clock or StartupClock(origin=time.time())
+    holder = _Held(workers)
+    try:
+        return _grade(root, assignments, students, options, on_result, clock, holder)
+    finally:
+        if holder.value is not None:
+            holder.value.close()
+
+
+@dataclass
+class _Held:
+    """The run's workers, once started (closed by :func:`grade` whatever happens)."""
+
+    value: Workers | None = None
+
+
+def _grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
+           on_result: Callable[[TaskResult], None] | None, clock: StartupClock, workers: _Held) -> GradingRun:
     root = Path(root).resolve()
     chosen = choose_assignments(root, assignments)
     config = load_course_config(root)
@@ -256,11 +220,13 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
         return run
     clock.mark("plan")
     task_options = options.task_options()
-    recorder = bar = workers = None
+    recorder = bar = None
     with _StopSignals() as stop:
         try:
-            # the cluster and the workers' warm-up start now, in the background, while the bundles are built
-            workers = _Workers(options)
+            # the cluster and the workers' warm-up start now (unless the command started them already), in
+            # the background, while the bundles are built
+            if workers.value is None:
+                workers.value = Workers(options)
             recorder = Recorder(root, options.db_url)
             clock.mark("recorder")
             empty, built = empty_template(course_id, Path(options.scratch))
@@ -285,30 +251,26 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
                             if on_result:
                                 on_result(result)
 
-            if workers.local:
-                workers.ready()
-                clock.mark("workers")
+            workers.value.ready()
+            clock.mark("workers")
+            if workers.value.local:
                 for submission in submissions:
                     finish([_arrived(run_task(bundles[submission.assignment], submission))])
             else:
-                workers.ready()
-                clock.mark("workers")
-                _grade_on_dask(bundles, submissions, options, finish, workers=workers)
+                _grade_on_dask(bundles, submissions, options, finish, workers=workers.value)
         except GradingInterrupted:
             run.stopped_by = stop.received
         finally:
             if bar is not None:
                 bar.close()
-            if workers is not None:
-                if run.stopped_by is None and run.results:
-                    run.startup = _startup_timings(clock, workers, run.results)
-                workers.close()
+            if workers.value is not None and run.stopped_by is None and run.results:
+                run.startup = _startup_timings(clock, workers.value, run.results)
             if recorder is not None:
                 recorder.close()
     return run
 
 
-def _startup_timings(clock: StartupClock, workers: _Workers, results: list[TaskResult]) -> StartupTimings:
+def _startup_timings(clock: StartupClock, workers: Workers, results: list[TaskResult]) -> StartupTimings:
     """The clock's steps, the first task's start (the earliest of ``results``) and the background's."""
     clock.mark("first_task", now=min(result.started for result in results))
     if workers.cluster_seconds is not None:
@@ -317,97 +279,6 @@ def _startup_timings(clock: StartupClock, workers: _Workers, results: list[TaskR
         for step, (seconds, built) in report.items():
             clock.background(step, seconds, built)
     return clock.timings()
-
-
-class _Workers:
-    """Where the tasks run, started in a background thread: a LocalCluster, a scheduler, or this process.
-
-    The thread starts the cluster (or connects to ``options.scheduler``) and then warms every worker up
-    (:func:`grader.worker.warmup.warm_up`); without Dask (``workers == 0``), the warm-up runs in this
-    process. :meth:`ready` waits for it; :meth:`close` closes what was started, even half-started.
-    """
-
-    def __init__(self, options: GradeOptions):
-        self.options = options
-        self.local = options.workers == 0 and not options.scheduler
-        self.cluster = self.client = None
-        self.cluster_seconds: float | None = None
-        self._error: BaseException | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        if self.local:
-            warm_up(options.scratch, options.sandbox)
-            self._thread = None
-        else:
-            self._thread = threading.Thread(target=self._start, name="course-grade-cluster", daemon=True)
-            self._thread.start()
-
-    def _start(self) -> None:
-        from distributed import Client, LocalCluster
-
-        logging.getLogger("distributed").setLevel(logging.ERROR)
-        started = time.perf_counter()
-        try:
-            if self.options.scheduler:
-                client = Client(self.options.scheduler)
-            else:
-                cluster = LocalCluster(n_workers=self.options.workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
-                with self._lock:
-                    self.cluster = cluster
-                    if self._closed:
-                        return
-                client = Client(cluster)
-            with self._lock:
-                self.client = client
-                if self._closed:
-                    return
-            self.cluster_seconds = time.perf_counter() - started
-            # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes
-            # too: only this process handles it (_StopSignals), and closes the workers in order
-            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler)
-        except BaseException as error:  # noqa: BLE001 - raised again in the main thread by ready()
-            self._error = error
-
-    def ready(self):
-        """The Dask client once the workers are up and warming up (None without Dask).
-
-        Raises
-        ------
-        Exception
-            What starting the cluster raised.
-        """
-        if self._thread is not None:
-            self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self.client
-
-    def reports(self) -> list[dict[str, tuple[float, bool]]]:
-        """Each worker's :func:`grader.worker.warmup.warm_up_report` (what it has done so far)."""
-        if self.local:
-            return [warm_up_report()]
-        if self.client is None:
-            return []
-        try:
-            return list(self.client.run(warm_up_report, 0.0).values())
-        except Exception:  # noqa: BLE001 - timings are never worth a failed run
-            return []
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        if self._thread is not None:
-            self._thread.join()
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
-    """A Dask task that returns its argument: where the workers fetch an assignment's bundle from."""
-    return bundle
 
 
 def _arrived(result: TaskResult) -> TaskResult:
@@ -433,14 +304,14 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
                    options: GradeOptions,
                    finish: Callable[[list[TaskResult]], None],
                    task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task,
-                   workers: _Workers | None = None) -> None:
+                   workers: Workers | None = None) -> None:
     """Send every submission to the cluster of ``workers`` (one started here when None), ``finish`` each
     batch of results as it arrives."""
     from distributed import as_completed
 
     own = workers is None
     if own:
-        workers = _Workers(options)
+        workers = Workers(options)
     try:
         client = workers.ready()
         token = uuid.uuid4().hex[:8]
@@ -448,7 +319,7 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
         # copies of scattered data (its active memory manager), so a worker that dies can take the only
         # copy with it and every task of the assignment fails ("lost scattered data"); a task's result
         # is computed again on a surviving worker
-        shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
+        shared = {a: client.submit(hold_bundle, b, key=f"bundle-{a}-{token}", pure=False)
                   for a, b in bundles.items()}
         waiting = list(reversed(submissions))
         keys = {}

@@ -46,7 +46,8 @@ def ignore_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False) -> None:
+def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
+            import_modules: bool = True) -> None:
     """Start this worker's zygote, its task imports and (``sandbox``) the machine's font list, once.
 
     Parameters
@@ -57,6 +58,9 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False) -> Non
         Kernels run in the sandbox (only they use the prebuilt font list).
     ignore_interrupts : bool
         Also :func:`ignore_sigint` (a LocalCluster's worker).
+    import_modules : bool
+        Import the task's modules in the thread (False where the main thread imports them meanwhile:
+        two threads importing one package tree from different ends is best avoided).
     """
     if ignore_interrupts:
         ignore_sigint()
@@ -69,20 +73,21 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False) -> Non
         from grader.worker.zygote import prestart_zygote
 
         _state["zygote"] = prestart_zygote()
-        thread = threading.Thread(target=_prepare, args=(Path(scratch), sandbox), daemon=True,
+        thread = threading.Thread(target=_prepare, args=(Path(scratch), sandbox, import_modules), daemon=True,
                                   name="course-grade-warm-up")
         _state["thread"] = thread
         thread.start()
 
 
-def _prepare(scratch: Path, sandbox: bool) -> None:
-    started = time.perf_counter()
-    try:
-        for name in TASK_MODULES:
-            importlib.import_module(name)
-    except Exception:  # noqa: BLE001 - the task imports them again and reports what fails
-        return
-    _state["imports"] = time.perf_counter() - started
+def _prepare(scratch: Path, sandbox: bool, import_modules: bool) -> None:
+    if import_modules:
+        started = time.perf_counter()
+        try:
+            for name in TASK_MODULES:
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the task imports them again and reports what fails
+            return
+        _state["imports"] = time.perf_counter() - started
     if sandbox:
         from grader.sandbox.kernel import machine_font_list
 
