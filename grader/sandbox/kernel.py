@@ -190,13 +190,15 @@ def machine_font_list(base: Path) -> FontList:
     key, and the list is built again); the first process of the machine that needs it builds it, in a
     separate process (the worker never imports matplotlib), under the lock file ``base/<key>.lock``,
     into a temporary folder renamed into place once complete, so the other workers wait for it and
-    then read it, and later runs reuse it. Each process looks once (then remembers). The launcher
+    then read it, and later runs reuse it. Each process looks once, then remembers (as long as the
+    files are there). The launcher
     copies the files into each kernel's own ``/tmp/matplotlib`` before dropping privileges, so no two
     kernels share a file. ``base`` is owned by root (the scratch folder).
     """
     with _font_lists_lock:
         known = _font_lists.get(base)
-        if known is not None:
+        # remembered, unless its files went away meanwhile (a cleaned scratch folder): then look again
+        if known is not None and all(os.path.exists(path) for path in known.preload.values()):
             return known
         started = time.perf_counter()
         key = font_list_key()
