@@ -15,8 +15,9 @@ submissions wait in this process, not in the scheduler's memory.
 The start-up is timed step by step (:class:`grader.instructor.startup.StartupClock`, the run's
 ``startup``), and what it need not wait for runs meanwhile: the Dask cluster starts, and its workers warm
 up (:mod:`grader.worker.warmup`: their zygotes, task imports and the machine's font list), in a background
-thread while this process opens the gradebook and builds the assignments' bundles; the empty gradebook
-that the templates copy comes from the machine's cache (:func:`grader.instructor.plan.empty_template`).
+thread (:class:`grader.instructor.workers.Workers`, which the ``course`` command starts before it imports
+this module) while this process opens the gradebook and builds the assignments' bundles; the empty
+gradebook and the templates come from the machine's cache (:func:`grader.instructor.plan.empty_template`).
 
 A submission already graded from the same submitted files is skipped, by nbgrader's own rule
 (:func:`grader.instructor.plan.graded_before`), unless ``GradeOptions.force``.
@@ -26,8 +27,8 @@ recorded whole first, nothing is recorded after it, and the Dask cluster is clos
 zygotes then kill their nbgrader processes and kernels: :mod:`grader.worker.zygote`). The run's
 :class:`GradingRun` says which signal stopped it.
 
-Dask and tqdm are imported only here, when a run starts: the learner's install (``course check``) has
-neither.
+Dask (in :mod:`grader.instructor.workers`' thread) and tqdm are imported only when a run starts: the
+learner's install (``course check``) has neither.
 """
 
 from __future__ import annotations
@@ -258,13 +259,19 @@ def _grade(root: Path, assignments: list[str], students: list[str] | None, optio
                     finish([_arrived(run_task(bundles[submission.assignment], submission))])
             else:
                 _grade_on_dask(bundles, submissions, options, finish, workers=workers.value)
+            if run.results:
+                run.startup = _startup_timings(clock, workers.value, run.results)
+            # closed here, where a signal is still caught below, as well as in `finally`
+            workers.value.close()
         except GradingInterrupted:
             run.stopped_by = stop.received
+            run.startup = None
         finally:
             if bar is not None:
                 bar.close()
-            if workers.value is not None and run.stopped_by is None and run.results:
-                run.startup = _startup_timings(clock, workers.value, run.results)
+            # inside _StopSignals: a second signal while the workers and their kernels stop is ignored
+            if workers.value is not None:
+                workers.value.close()
             if recorder is not None:
                 recorder.close()
     return run

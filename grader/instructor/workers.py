@@ -67,7 +67,6 @@ class GradeOptions:
                            sandbox=self.sandbox, scratch=self.scratch)
 
 
-
 class Workers:
     """Where the tasks run, started in a background thread: a LocalCluster, a scheduler, or this process.
 
@@ -113,11 +112,15 @@ class Workers:
                 if self._closed:
                     return
             self.cluster_seconds = time.perf_counter() - started
-            # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes
-            # too: only this process handles it (_StopSignals), and closes the workers in order
-            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler)
         except BaseException as error:  # noqa: BLE001 - raised again in the main thread by ready()
             self._error = error
+            return
+        try:
+            # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes
+            # too: only this process handles it (the engine's _StopSignals), and closes the workers in order
+            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler)
+        except Exception:  # noqa: BLE001 - a worker that cannot warm up does it all in its first task
+            logging.getLogger(__name__).warning("a worker's warm-up failed", exc_info=True)
 
     def ready(self):
         """The Dask client once the workers are up and warming up (None without Dask).
@@ -150,10 +153,12 @@ class Workers:
             self._closed = True
         if self._thread is not None:
             self._thread.join()
-        client, cluster, self.client, self.cluster = self.client, self.cluster, None, None
-        if client is not None:
+        # each forgotten before it is closed: a close cut short by a signal goes on with the next one
+        if self.client is not None:
+            client, self.client = self.client, None
             client.close()
-        if cluster is not None:
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
             cluster.close()
 
 
