@@ -247,3 +247,45 @@ def test_the_workers_zygotes_start_before_the_bundles_are_ready():
         assert len(reports) == 1
     finally:
         workers.close()
+
+
+def test_a_template_is_built_once_per_machine_and_read_back(tmp_path):
+    from grader.instructor import plan
+
+    builds = []
+
+    def build(path):
+        builds.append(path)
+        path.write_bytes(b"SQLite format 3\0" + b"x" * 100)
+
+    first = plan._cached_gradebook(tmp_path / "scratch", "hw-key", build)
+    second = plan._cached_gradebook(tmp_path / "scratch", "hw-key", build)
+    assert first == (b"SQLite format 3\0" + b"x" * 100, True) and second == (first[0], False)
+    assert len(builds) == 1
+    (tmp_path / "scratch" / "templates" / "hw-key.db").write_bytes(b"not a gradebook")
+    assert plan._cached_gradebook(tmp_path / "scratch", "hw-key", build)[1]  # unreadable: built again
+    assert len(builds) == 2
+
+
+def test_what_a_worker_unpickles_imports_neither_nbgrader_nor_the_engine():
+    # warm_up and hold_bundle are what every worker runs first; the task's modules come in the background
+    code = ("import sys\n"
+            "import grader.worker.warmup, grader.instructor.workers\n"
+            "heavy = [m for m in ('nbgrader', 'sqlalchemy', 'grader.instructor.engine', 'distributed')\n"
+            "         if m in sys.modules]\n"
+            "print(heavy)\n")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "[]"
+
+
+def test_the_warm_up_skips_jsonschemas_slow_import_in_a_worker_process(tmp_path):
+    code = ("import sys, time\n"
+            "from grader.worker.warmup import warm_up, _state\n"
+            f"warm_up({str(tmp_path)!r}, sandbox=False)\n"
+            "_state['thread'].join(120)\n"
+            "print('imports' in _state, sys.modules.get('rfc3987_syntax', 'absent'))\n"
+            "_state['zygote'].close()\n")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "True None"
