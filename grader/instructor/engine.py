@@ -82,7 +82,8 @@ class GradingRun:
     stopped_by : signal.Signals or None
         SIGINT or SIGTERM when a signal stopped the run before the end.
     startup : StartupTimings or None
-        The start-up's steps, up to the first task's start (None when nothing was sent).
+        The start-up's steps, up to the first task's start (None when nothing was graded, or a signal
+        stopped the run).
     """
 
     results: list[TaskResult] = field(default_factory=list)
