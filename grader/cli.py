@@ -105,22 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grade(args, argv: list[str]) -> int:
+def _grade(args, argv: list[str], clock) -> int:
     missing = missing_grading_modules(args.db)
     if missing:
         print(f"course grade: this install lacks the grader's engine ({', '.join(missing)}). Install the "
               "grading extra from the course repository: pip install -e '.[grading]'", file=sys.stderr)
         return 2
-    from grader.instructor.engine import GradeOptions, grade
-    from grader.instructor.ownership import return_to_course_owner
-    from grader.instructor.record import default_db_url, load_course_config
-    from grader.instructor.summary import (
-        exit_status,
-        interrupted_lines,
-        skipped_line,
-        summary_lines,
-        write_report,
-    )
+    from grader.instructor.workers import GradeOptions, Workers
     from grader.sandbox.kernel import sandbox_unavailable_reason
 
     root = Path(args.root).resolve()
@@ -142,9 +133,27 @@ def _grade(args, argv: list[str]) -> int:
                            progress=not args.no_progress, force=args.force)
     if args.scratch:
         options.scratch = args.scratch
-    started = time.time()
+    clock.mark("checks")
+    # the cluster and its workers' warm-up start now, in the background, while the engine is imported
+    workers = Workers(options)
     try:
-        run = grade(root, args.assignments, args.student, options)
+        from grader.instructor.engine import grade
+        from grader.instructor.ownership import return_to_course_owner
+        from grader.instructor.record import default_db_url, load_course_config
+        from grader.instructor.summary import (
+            exit_status,
+            interrupted_lines,
+            skipped_line,
+            summary_lines,
+            write_report,
+        )
+    except BaseException:
+        workers.close()
+        raise
+    clock.mark("imports")
+    started = clock.origin
+    try:
+        run = grade(root, args.assignments, args.student, options, clock=clock, workers=workers)
     except LookupError as error:
         print(f"course grade: {error}", file=sys.stderr)
         return 2
@@ -157,7 +166,8 @@ def _grade(args, argv: list[str]) -> int:
     engine = f"Dask scheduler {args.scheduler}" if args.scheduler else (
         f"{args.workers} Dask worker(s)" if args.workers else "no Dask (one by one)")
     if run.planned:
-        for line in summary_lines(run.results, seconds, engine, stopped=run.stopped_by is not None):
+        for line in summary_lines(run.results, seconds, engine, stopped=run.stopped_by is not None,
+                                  startup=run.startup):
             print(line)
     skipped = skipped_line(len(run.skipped))
     if skipped:
@@ -170,12 +180,16 @@ def _grade(args, argv: list[str]) -> int:
         for line in interrupted_lines(run.stopped_by, run.results, run.planned, again):
             print(line)
     if args.report:
-        write_report(run.results, args.report, run.skipped)
+        write_report(run.results, args.report, run.skipped, run.startup)
     return exit_status(run.results, run.stopped_by)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``course`` command."""
+    from grader.instructor.startup import StartupClock
+
+    clock = StartupClock()  # from this process's start
+    clock.mark("interpreter")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     from grader.worker.nbgrader_main import skip_slow_optional_imports
@@ -183,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     skip_slow_optional_imports()
     if args.command == "grade":
         try:
-            return _grade(args, argv)
+            return _grade(args, argv, clock)
         except KeyboardInterrupt:
             # Ctrl+C before grading started or after it ended (while grading, grade() handles it)
             print("\ncourse grade: stopped by SIGINT while nothing was being graded or recorded",

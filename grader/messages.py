@@ -19,7 +19,8 @@ from enum import StrEnum
 from grader.structure import AssignmentStructure
 
 __all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "SubmissionFiles", "Flag", "ProbeReport",
-           "PHASES", "Status", "CrashCause", "TaskResult"]
+           "PHASES", "Status", "CrashCause", "TaskResult", "STARTUP_STEPS", "BACKGROUND_STEPS",
+           "StartupTimings"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,82 @@ PHASES = {
     "transfer": "from the worker's end of the task to the instructor's process (Dask)",
     "recording": "recording in the gradebook with nbgrader (instructor)",
 }
+
+
+#: The steps of ``course grade`` from the command's start to the first task's start, in order, one after
+#: the other in the instructor's process (keys of :attr:`StartupTimings.steps`).
+STARTUP_STEPS = {
+    "interpreter": "Python's start and the `course` command's imports (instructor)",
+    "checks": "checking that the sandbox can run, reading the options (instructor)",
+    "imports": "importing the engine: nbgrader, SQLAlchemy, the grader (instructor)",
+    "plan": "choosing the assignments, finding the submissions, nbgrader's skip rule (instructor)",
+    "recorder": "opening the course's gradebook for recording (instructor)",
+    "template": "the empty gradebook the templates copy: from the machine's cache, or built (instructor)",
+    "bundles": "each assignment's bundle: structure, template gradebook, files, course code (instructor)",
+    "submissions": "reading the submitted files (instructor)",
+    "workers": "waiting for the Dask cluster and its workers once the bundles are ready (instructor)",
+    "first_task": "from the first submission sent to the first task's start on a worker (Dask)",
+}
+
+#: What starts in the background while the steps above run (keys of :attr:`StartupTimings.background`):
+#: each the slowest over the workers, in seconds from its own start to its end.
+BACKGROUND_STEPS = {
+    "cluster": "starting the LocalCluster (scheduler, nannies, workers) or connecting to --scheduler",
+    "worker_imports": "a worker importing the grading task's modules",
+    "zygote": "a worker's zygote, from its start until it has imported nbgrader",
+    "font_list": "matplotlib's font list, from the machine's cache or built once for the machine",
+}
+
+
+@dataclass
+class StartupTimings:
+    """Where the time went between ``course grade``'s start and its first task's start.
+
+    Attributes
+    ----------
+    steps : dict of str to float
+        Seconds of each step of :data:`STARTUP_STEPS` that happened, in that order. They follow one
+        another in the instructor's process, so their sum is the time from the command's start to the
+        first task's start.
+    background : dict of str to float
+        Seconds of each step of :data:`BACKGROUND_STEPS` that happened, the slowest worker's; they
+        overlap ``steps`` (a background step that outlasts them shows in ``steps["workers"]`` or in the
+        first task's own phases).
+    built : tuple of str
+        The background steps that had to build what a cache would have given (``font_list``), and
+        ``template`` when the empty gradebook was built rather than read from the machine's cache.
+    """
+
+    steps: dict[str, float] = field(default_factory=dict)
+    background: dict[str, float] = field(default_factory=dict)
+    built: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> float:
+        """Seconds from the command's start to the first task's start."""
+        return sum(self.steps.values())
+
+    def to_dict(self) -> dict:
+        """JSON-ready."""
+        return {"steps": dict(self.steps), "background": dict(self.background), "built": list(self.built),
+                "total": self.total}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StartupTimings:
+        """The timings :meth:`to_dict` wrote (``total`` is derived, so it is read back from ``steps``).
+
+        Raises
+        ------
+        ValueError
+            On a step this version does not know.
+        """
+        unknown = (set(data.get("steps", {})) - set(STARTUP_STEPS)) | (
+            set(data.get("background", {})) - set(BACKGROUND_STEPS))
+        if unknown:
+            raise ValueError(f"unknown start-up steps {sorted(unknown)}")
+        return cls(steps={k: float(v) for k, v in data.get("steps", {}).items()},
+                   background={k: float(v) for k, v in data.get("background", {}).items()},
+                   built=tuple(data.get("built", ())))
 
 
 class Status(StrEnum):

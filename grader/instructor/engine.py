@@ -7,9 +7,17 @@ progress bar. Results that arrive while others are being recorded are recorded t
 (:meth:`grader.instructor.record.Recorder.record_batch`; one transaction on SQLite): the busier the
 recorder, the larger its batches, so that it keeps up with the workers.
 
-Each student has at most one task in flight: a student's next assignment is submitted when the
-previous one comes back, so two tasks of one student never run at once; tasks of different students
-run in any order, as workers free up.
+Tasks are independent (each grades one notebook of one student in a scratch course of its own, under
+a uid of its own), so a student's assignments run on different workers at once, as any two tasks do. At
+most twice as many tasks as the cluster has threads are sent ahead (:func:`_in_flight`), so that
+submissions wait in this process, not in the scheduler's memory.
+
+The start-up is timed step by step (:class:`grader.instructor.startup.StartupClock`, the run's
+``startup``), and what it need not wait for runs meanwhile: the Dask cluster starts, and its workers warm
+up (:mod:`grader.worker.warmup`: their zygotes, task imports and the machine's font list), in a background
+thread (:class:`grader.instructor.workers.Workers`, which the ``course`` command starts before it imports
+this module) while this process opens the gradebook and builds the assignments' bundles; the empty
+gradebook and the templates come from the machine's cache (:func:`grader.instructor.plan.empty_template`).
 
 A submission already graded from the same submitted files is skipped, by nbgrader's own rule
 (:func:`grader.instructor.plan.graded_before`), unless ``GradeOptions.force``.
@@ -19,18 +27,15 @@ recorded whole first, nothing is recorded after it, and the Dask cluster is clos
 zygotes then kill their nbgrader processes and kernels: :mod:`grader.worker.zygote`). The run's
 :class:`GradingRun` says which signal stopped it.
 
-Dask and tqdm are imported only here, when a run starts: the learner's install (``course check``) has
-neither.
+Dask (in :mod:`grader.instructor.workers`' thread) and tqdm are imported only when a run starts: the
+learner's install (``course check``) has neither.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -40,16 +45,18 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 
-from grader.instructor.gradebook import empty_gradebook
 from grader.instructor.plan import (
     assignment_bundle,
     choose_assignments,
+    empty_template,
     find_submissions,
     graded_before,
     read_submission,
 )
 from grader.instructor.record import Recorder, load_course_config
-from grader.messages import AssignmentBundle, SandboxLimits, SubmissionFiles, TaskOptions, TaskResult
+from grader.instructor.startup import StartupClock
+from grader.instructor.workers import GradeOptions, Workers, hold_bundle
+from grader.messages import AssignmentBundle, StartupTimings, SubmissionFiles, TaskResult
 from grader.worker.task import run_task
 
 __all__ = ["GradeOptions", "GradingRun", "GradingInterrupted", "grade", "MAX_BATCH"]
@@ -57,52 +64,6 @@ __all__ = ["GradeOptions", "GradingRun", "GradingInterrupted", "grade", "MAX_BAT
 #: Results recorded together at most (one SQLite transaction; more wait for the next batch): a bounded
 #: time during which the gradebook is locked for other writers (formgrader), little lost if a commit fails.
 MAX_BATCH = 32
-
-
-@dataclass
-class GradeOptions:
-    """How ``course grade`` grades.
-
-    Attributes
-    ----------
-    workers : int
-        Dask workers of the LocalCluster; 0 grades in this process, one
-        submission after the other, without Dask.
-    scheduler : str or None
-        Address of a running Dask scheduler; then ``workers`` is ignored.
-    db_url : str or None
-        Gradebook URL (SQLAlchemy); default: the course's SQLite gradebook.
-    sandbox : bool
-        Run student kernels in the sandbox (needs root).
-    limits : SandboxLimits
-    cell_timeout : int or None
-        Seconds per cell (default: the course's ``Execute.timeout``).
-    task_timeout : int
-        Seconds for a whole submission (kernel start to last cell).
-    scratch : str
-        Folder for the workers' scratch courses (on each worker).
-    progress : bool
-        Show a progress bar on stderr.
-    force : bool
-        Grade every submission again, even one already graded from the same submitted files
-        (nbgrader's ``--force``).
-    """
-
-    workers: int = 2
-    scheduler: str | None = None
-    db_url: str | None = None
-    sandbox: bool = True
-    limits: SandboxLimits = field(default_factory=SandboxLimits)
-    cell_timeout: int | None = None
-    task_timeout: int = 1800
-    scratch: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "course-grading"))
-    progress: bool = True
-    force: bool = False
-
-    def task_options(self) -> TaskOptions:
-        """What the workers need of these options."""
-        return TaskOptions(limits=self.limits, cell_timeout=self.cell_timeout, task_timeout=self.task_timeout,
-                           sandbox=self.sandbox, scratch=self.scratch)
 
 
 @dataclass
@@ -120,12 +81,16 @@ class GradingRun:
         Submissions this run set out to grade (found, less the skipped).
     stopped_by : signal.Signals or None
         SIGINT or SIGTERM when a signal stopped the run before the end.
+    startup : StartupTimings or None
+        The start-up's steps, up to the first task's start (None when nothing was graded, or a signal
+        stopped the run).
     """
 
     results: list[TaskResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     planned: int = 0
     stopped_by: signal.Signals | None = None
+    startup: StartupTimings | None = None
 
 
 class GradingInterrupted(KeyboardInterrupt):
@@ -190,7 +155,8 @@ class _StopSignals:
 
 
 def grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
-          on_result: Callable[[TaskResult], None] | None = None) -> GradingRun:
+          on_result: Callable[[TaskResult], None] | None = None,
+          clock: StartupClock | None = None, workers: Workers | None = None) -> GradingRun:
     """Grade the submissions of ``assignments`` and record them in the gradebook.
 
     Parameters
@@ -204,18 +170,41 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     options : GradeOptions
     on_result : callable, optional
         Called with each recorded result (for tests and reports).
+    clock : StartupClock, optional
+        The command's start-up clock, its earlier steps marked (default: one started now).
+    workers : Workers, optional
+        Already starting (the ``course`` command starts them before it imports this module); else they
+        are started here once the plan is made. Closed before this returns, whatever happens.
 
     Returns
     -------
     GradingRun
         Its ``results``: one per submission recorded (see :meth:`grader.instructor.record.Recorder.record`);
-        those skipped as already graded; the signal that stopped the run, if one did.
+        those skipped as already graded; the signal that stopped the run, if one did; the start-up's timings.
 
     Raises
     ------
     LookupError
         When no assignment matches, or the gradebook does not know one.
     """
+    clock = clock or StartupClock(origin=time.time())
+    holder = _Held(workers)
+    try:
+        return _grade(root, assignments, students, options, on_result, clock, holder)
+    finally:
+        if holder.value is not None:
+            holder.value.close()
+
+
+@dataclass
+class _Held:
+    """The run's workers, once started (closed by :func:`grade` whatever happens)."""
+
+    value: Workers | None = None
+
+
+def _grade(root: Path, assignments: list[str], students: list[str] | None, options: GradeOptions,
+           on_result: Callable[[TaskResult], None] | None, clock: StartupClock, workers: _Held) -> GradingRun:
     root = Path(root).resolve()
     chosen = choose_assignments(root, assignments)
     config = load_course_config(root)
@@ -231,15 +220,26 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
     run.planned = len(pending)
     if not pending:
         return run
+    clock.mark("plan")
     task_options = options.task_options()
     recorder = bar = None
     with _StopSignals() as stop:
         try:
+            # the cluster and the workers' warm-up start now (unless the command started them already), in
+            # the background, while the bundles are built
+            if workers.value is None:
+                workers.value = Workers(options)
             recorder = Recorder(root, options.db_url)
-            empty = empty_gradebook(course_id)
+            clock.mark("recorder")
+            empty, built = empty_template(course_id, Path(options.scratch))
+            if built:
+                clock.note_built("template")
+            clock.mark("template")
             bundles = {a: assignment_bundle(root, a, recorder.db_url, course_id, task_options, empty)
                        for a in chosen}
+            clock.mark("bundles")
             submissions = [read_submission(root, student, assignment) for student, assignment in pending]
+            clock.mark("submissions")
             bar = _Progress(len(submissions), options.progress)
 
             def finish(arrived: list[TaskResult]) -> None:
@@ -253,29 +253,40 @@ def grade(root: Path, assignments: list[str], students: list[str] | None, option
                             if on_result:
                                 on_result(result)
 
-            if options.workers == 0 and not options.scheduler:
+            workers.value.ready()
+            clock.mark("workers")
+            if workers.value.local:
                 for submission in submissions:
                     finish([_arrived(run_task(bundles[submission.assignment], submission))])
             else:
-                _grade_on_dask(bundles, submissions, options, finish)
+                _grade_on_dask(bundles, submissions, options, finish, workers=workers.value)
+            if run.results:
+                run.startup = _startup_timings(clock, workers.value, run.results)
+            # closed here, where a signal is still caught below, as well as in `finally`
+            workers.value.close()
         except GradingInterrupted:
             run.stopped_by = stop.received
+            run.startup = None
         finally:
             if bar is not None:
                 bar.close()
+            # inside _StopSignals: a second signal while the workers and their kernels stop is ignored
+            if workers.value is not None:
+                workers.value.close()
             if recorder is not None:
                 recorder.close()
     return run
 
 
-def _hold(bundle: AssignmentBundle) -> AssignmentBundle:
-    """A Dask task that returns its argument: where the workers fetch an assignment's bundle from."""
-    return bundle
-
-
-def _ignore_sigint() -> None:
-    """Run on each worker of a LocalCluster (in its main thread): SIGINT no longer stops it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _startup_timings(clock: StartupClock, workers: Workers, results: list[TaskResult]) -> StartupTimings:
+    """The clock's steps, the first task's start (the earliest of ``results``) and the background's."""
+    clock.mark("first_task", now=min(result.started for result in results))
+    if workers.cluster_seconds is not None:
+        clock.background("cluster", workers.cluster_seconds)
+    for report in workers.reports():
+        for step, (seconds, built) in report.items():
+            clock.background(step, seconds, built)
+    return clock.timings()
 
 
 def _arrived(result: TaskResult) -> TaskResult:
@@ -287,46 +298,50 @@ def _arrived(result: TaskResult) -> TaskResult:
     return result
 
 
+def _in_flight(client) -> int:
+    """How many tasks to keep sent ahead: twice the cluster's threads (at least 4), so that a worker that
+    frees up finds its next task at once, and the rest wait here."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # noqa: BLE001 - the scheduler did not answer: keep a small window
+        threads = 0
+    return max(4, 2 * threads)
+
+
 def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[SubmissionFiles],
                    options: GradeOptions,
                    finish: Callable[[list[TaskResult]], None],
-                   task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task) -> None:
-    from distributed import Client, LocalCluster, as_completed
+                   task: Callable[[AssignmentBundle, SubmissionFiles], TaskResult] = run_task,
+                   workers: Workers | None = None) -> None:
+    """Send every submission to the cluster of ``workers`` (one started here when None), ``finish`` each
+    batch of results as it arrives."""
+    from distributed import as_completed
 
-    logging.getLogger("distributed").setLevel(logging.ERROR)
-    cluster = None
-    if options.scheduler:
-        client = Client(options.scheduler)
-    else:
-        cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster)
-        # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes too:
-        # only this process handles it (_StopSignals), and closes the workers in order
-        client.run(_ignore_sigint)
+    own = workers is None
+    if own:
+        workers = Workers(options)
     try:
+        client = workers.ready()
         token = uuid.uuid4().hex[:8]
         # each bundle is the result of a task that returns it, not scattered data: Dask drops the extra
         # copies of scattered data (its active memory manager), so a worker that dies can take the only
         # copy with it and every task of the assignment fails ("lost scattered data"); a task's result
         # is computed again on a surviving worker
-        shared = {a: client.submit(_hold, b, key=f"bundle-{a}-{token}", pure=False)
+        shared = {a: client.submit(hold_bundle, b, key=f"bundle-{a}-{token}", pure=False)
                   for a, b in bundles.items()}
-        queues: dict[str, list[SubmissionFiles]] = {}
-        for submission in submissions:
-            queues.setdefault(submission.student, []).append(submission)
+        waiting = list(reversed(submissions))
         keys = {}
 
-        def submit(student):
-            submission = queues[student].pop(0)
+        def submit() -> object:
+            submission = waiting.pop()
             future = client.submit(task, shared[submission.assignment], submission,
-                                   key=f"grade-{submission.assignment}-{student}-{token}", pure=False,
-                                   retries=0)
+                                   key=f"grade-{submission.assignment}-{submission.student}-{token}",
+                                   pure=False, retries=0)
             keys[future.key] = submission
             return future
 
-        # one task per student in flight: a student's next assignment waits for the previous one
-        running = as_completed([submit(student) for student in queues])
+        limit = _in_flight(client)
+        running = as_completed([submit() for _ in range(min(limit, len(waiting)))])
         # every result that came back while the previous batch was being recorded: recorded together
         for done in running.batches():
             arrived = []
@@ -339,14 +354,15 @@ def _grade_on_dask(bundles: dict[str, AssignmentBundle], submissions: list[Submi
                                                f"the task failed on Dask: {type(error).__name__}: {error}")
                 finally:
                     future.release()
-                if queues[submission.student]:
-                    running.add(submit(submission.student))
                 arrived.append(result)
+            if waiting:
+                limit = _in_flight(client)
+                while waiting and running.count() < limit:
+                    running.add(submit())
             finish(arrived)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        if own:
+            workers.close()
 
 
 class _Progress:

@@ -1,6 +1,10 @@
-"""The grading log: ``course grade --report FILE`` writes one :class:`GradingLogRow` per submission as JSON;
-``course report --grading-log FILE`` reads them back. Both sides go through this type, so a key cannot be
+"""The grading log: ``course grade --report FILE`` writes one :class:`GradingLogRow` per submission as JSON,
+with the run's start-up timings (:class:`~grader.messages.StartupTimings`);
+``course report --grading-log FILE`` reads them back. Both sides go through these types, so a key cannot be
 renamed on one side only.
+
+The file is ``{"startup": {...} or null, "submissions": [row, ...]}``; a log of an older version, a bare
+list of rows, is read too.
 """
 
 from __future__ import annotations
@@ -9,9 +13,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from grader.messages import CrashCause, Flag, ProbeReport, Status, TaskResult
+from grader.messages import CrashCause, Flag, ProbeReport, StartupTimings, Status, TaskResult
 
-__all__ = ["GradingLogRow", "write_grading_log", "read_grading_log", "LOG_TAIL"]
+__all__ = ["GradingLogRow", "write_grading_log", "read_grading_log", "read_startup", "LOG_TAIL"]
 
 #: The characters of nbgrader's output kept per row.
 LOG_TAIL = 1500
@@ -86,10 +90,22 @@ class GradingLogRow:
         return cls(**values)
 
 
-def write_grading_log(rows: list[GradingLogRow], path: str | Path) -> None:
-    """The rows as a JSON list (no notebook contents)."""
+def write_grading_log(rows: list[GradingLogRow], path: str | Path,
+                      startup: StartupTimings | None = None) -> None:
+    """The rows (no notebook contents) and the start-up's timings, as JSON."""
     with open(path, "w") as handle:
-        json.dump([row.to_dict() for row in rows], handle, indent=1, default=str)
+        json.dump({"startup": None if startup is None else startup.to_dict(),
+                   "submissions": [row.to_dict() for row in rows]}, handle, indent=1, default=str)
+
+
+def _read(path: str | Path) -> dict:
+    data = json.loads(Path(path).read_text())
+    if isinstance(data, list):  # an older log: its rows alone
+        data = {"startup": None, "submissions": data}
+    rows = data.get("submissions") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ValueError(f"{path} is not a grading log (its submissions: a JSON list of rows)")
+    return data
 
 
 def read_grading_log(path: str | Path) -> list[GradingLogRow]:
@@ -100,7 +116,16 @@ def read_grading_log(path: str | Path) -> list[GradingLogRow]:
     ValueError
         When the file is not a grading log.
     """
-    data = json.loads(Path(path).read_text())
-    if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
-        raise ValueError(f"{path} is not a grading log (a JSON list of rows)")
-    return [GradingLogRow.from_dict(row) for row in data]
+    return [GradingLogRow.from_dict(row) for row in _read(path)["submissions"]]
+
+
+def read_startup(path: str | Path) -> StartupTimings | None:
+    """The start-up timings of a file :func:`write_grading_log` wrote (None when it has none).
+
+    Raises
+    ------
+    ValueError
+        When the file is not a grading log.
+    """
+    startup = _read(path).get("startup")
+    return None if startup is None else StartupTimings.from_dict(startup)

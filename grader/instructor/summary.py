@@ -20,12 +20,12 @@ import statistics
 from collections import Counter
 
 from grader.instructor.grading_log import GradingLogRow, write_grading_log
-from grader.messages import PHASES, Status, TaskResult
+from grader.messages import PHASES, StartupTimings, Status, TaskResult
 from grader.nbgrader_terms import grade_id
 from grader.worker.flags import summarize
 
-__all__ = ["summary_lines", "phase_line", "exit_status", "timeouts_of", "write_report", "skipped_line",
-           "interrupted_lines"]
+__all__ = ["summary_lines", "phase_line", "startup_line", "exit_status", "timeouts_of", "write_report",
+           "skipped_line", "interrupted_lines"]
 
 
 def timeouts_of(result: TaskResult) -> list[str]:
@@ -91,12 +91,25 @@ def phase_line(results: list[TaskResult]) -> str | None:
     return "time per submission, median by phase (share of the total): " + ", ".join(parts)
 
 
+def startup_line(startup: StartupTimings) -> str:
+    """The start-up's steps, in order, and what ran meanwhile in the background."""
+    steps = ", ".join(f"{step} {seconds:.2f} s" for step, seconds in startup.steps.items())
+    line = f"start-up, {startup.total:.2f} s to the first task's start: {steps}"
+    if startup.background:
+        line += "; meanwhile, the slowest worker's: " + ", ".join(
+            f"{step} {seconds:.2f} s" + (" (built)" if step in startup.built else "")
+            for step, seconds in startup.background.items())
+    if "template" in startup.built:
+        line += "; the empty gradebook was built (cached for the next runs)"
+    return line
+
+
 def summary_lines(results: list[TaskResult], seconds: float, workers: str,
-                  stopped: bool = False) -> list[str]:
-    """Human-readable summary: throughput, scores, what was not graded, timeouts, flags.
+                  stopped: bool = False, startup: StartupTimings | None = None) -> list[str]:
+    """Human-readable summary: throughput, scores, what was not graded, timeouts, flags, where the time went.
 
     ``stopped``: a signal stopped the run, so its results are not all it was to grade
-    (:func:`interrupted_lines` says what follows).
+    (:func:`interrupted_lines` says what follows). ``startup``: the run's start-up timings.
     """
     lines = []
     total = len(results)
@@ -138,6 +151,8 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str,
             if r.probe.changed:
                 parts.append("runtime: changed " + ", ".join(r.probe.changed[:5]))
             lines.append(f"  {r.student} / {r.assignment}: {'; '.join(parts)}")
+    if startup is not None:
+        lines.append(startup_line(startup))
     phases = phase_line(results)
     if phases:
         lines.append(phases)
@@ -151,12 +166,14 @@ def summary_lines(results: list[TaskResult], seconds: float, workers: str,
     return lines
 
 
-def write_report(results: list[TaskResult], path: str, skipped: list[tuple[str, str]] = ()) -> None:
-    """The grading log (:class:`~grader.instructor.grading_log.GradingLogRow` per submission) as JSON.
+def write_report(results: list[TaskResult], path: str, skipped: list[tuple[str, str]] = (),
+                 startup: StartupTimings | None = None) -> None:
+    """The grading log (:class:`~grader.instructor.grading_log.GradingLogRow` per submission, the start-up's
+    timings) as JSON.
 
     ``skipped`` (student, assignment) pairs get a row of status ``skipped`` and nothing else.
     """
     rows = [GradingLogRow.of(r, timeouts_of(r)) for r in results]
     rows += [GradingLogRow(student=student, assignment=assignment, status=Status.SKIPPED)
              for student, assignment in skipped]
-    write_grading_log(rows, path)
+    write_grading_log(rows, path, startup)

@@ -22,6 +22,9 @@ import contextlib
 import fcntl
 import functools
 import grp
+import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import pwd
@@ -31,8 +34,10 @@ import site
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -49,6 +54,9 @@ __all__ = [
     "python_view",
     "KERNEL_MPLCONFIGDIR",
     "matplotlib_font_cache",
+    "machine_font_list",
+    "font_list_key",
+    "FontList",
     "SandboxKernelManager",
     "ensure_sandbox_user",
     "sandbox_unavailable_reason",
@@ -114,33 +122,128 @@ def file_view(cwd: str, ipc_dir: str) -> list[list[str]]:
 #: matplotlib's configuration and cache folder in the kernel (its private ``/tmp``)
 KERNEL_MPLCONFIGDIR = "/tmp/matplotlib"
 
-_font_cache_lock = threading.Lock()
+#: Where matplotlib looks for the machine's fonts on Linux (``matplotlib.font_manager``'s
+#: ``X11FontDirectories``, fontconfig's configuration), besides its own: what the font list depends on.
+FONT_SOURCES = ("/usr/X11R6/lib/X11/fonts/TTF", "/usr/X11/lib/X11/fonts", "/usr/share/fonts",
+                "/usr/local/share/fonts", "/usr/lib/openoffice/share/fonts/truetype", "~/.local/share/fonts",
+                "~/.fonts", "/etc/fonts")
+
+
+@dataclass(frozen=True)
+class FontList:
+    """matplotlib's font list on this machine, as :func:`machine_font_list` found it.
+
+    Attributes
+    ----------
+    preload : dict of str to str
+        Path in the kernel to path on the worker, for the launcher's ``preload``; empty when the list
+        could not be built (the kernels then build their own, as without it).
+    seconds : float
+        What finding (or building) it took this process.
+    built : bool
+        This process built it (no other process of the machine had, for this matplotlib and these fonts).
+    """
+
+    preload: dict[str, str]
+    seconds: float = 0.0
+    built: bool = False
+
+
+def font_list_key(sources: tuple[str, ...] = FONT_SOURCES) -> str | None:
+    """What the font list depends on, hashed: matplotlib's version and place, and each font file's
+    path, size and modification time under ``sources``; None without matplotlib."""
+    try:
+        version = importlib.metadata.version("matplotlib")
+        spec = importlib.util.find_spec("matplotlib")
+    except (importlib.metadata.PackageNotFoundError, ValueError, ImportError):
+        return None
+    if spec is None:
+        return None
+    digest = hashlib.sha256(f"{version}\0{spec.origin}\0{sys.executable}\n".encode())
+    for source in sources:
+        for directory, dirnames, filenames in os.walk(os.path.expanduser(source)):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = os.path.join(directory, name)
+                try:
+                    info = os.lstat(path)
+                except OSError:
+                    continue
+                digest.update(f"{path}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+_font_lists: dict[Path, FontList] = {}
+_font_lists_lock = threading.Lock()
+
+
+def _font_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("fontlist-*.json")) if folder.is_dir() else []
+
+
+def machine_font_list(base: Path) -> FontList:
+    """matplotlib's font list, built once per machine, for every kernel to start with a copy.
+
+    A kernel's ``/tmp`` is private and empty, so without it every kernel that imports matplotlib scans
+    the machine's fonts again (0.36-0.49 s to build the list, measured here on a busy machine). The list
+    lives in ``base/<key>/`` (:func:`font_list_key`: a new matplotlib or a changed font set makes a new
+    key, and the list is built again); the first process of the machine that needs it builds it, in a
+    separate process (the worker never imports matplotlib), under the lock file ``base/<key>.lock``,
+    into a temporary folder renamed into place once complete, so the other workers wait for it and
+    then read it, and later runs reuse it. Each process looks once, then remembers (as long as the
+    files are there). The launcher
+    copies the files into each kernel's own ``/tmp/matplotlib`` before dropping privileges, so no two
+    kernels share a file. ``base`` is owned by root (the scratch folder).
+    """
+    with _font_lists_lock:
+        known = _font_lists.get(base)
+        # remembered, unless its files went away meanwhile (a cleaned scratch folder): then look again
+        if known is not None and all(os.path.exists(path) for path in known.preload.values()):
+            return known
+        started = time.perf_counter()
+        key = font_list_key()
+        built = False
+        found: list[Path] = []
+        if key is not None:
+            base.mkdir(parents=True, exist_ok=True, mode=0o755)
+            folder = base / key
+            found = _font_files(folder)
+            if not found:
+                with open(base / f"{key}.lock", "a") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    found = _font_files(folder)
+                    if not found:
+                        built = _build_font_list(base, folder)
+                        found = _font_files(folder)
+        font_list = FontList(preload={f"{KERNEL_MPLCONFIGDIR}/{path.name}": str(path) for path in found},
+                             seconds=time.perf_counter() - started, built=built)
+        _font_lists[base] = font_list
+        return font_list
+
+
+def _build_font_list(base: Path, folder: Path) -> bool:
+    """Build matplotlib's font list into ``folder`` (a complete folder or none); True when it did."""
+    building = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=base))
+    try:
+        building.chmod(0o755)
+        subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"],
+                       env={"MPLCONFIGDIR": str(building), "PATH": os.environ.get("PATH", "")},
+                       capture_output=True, timeout=300)
+        if not _font_files(building):
+            return False
+        shutil.rmtree(folder, ignore_errors=True)  # an incomplete folder cannot be there: it is renamed whole
+        os.rename(building, folder)
+        return True
+    except (OSError, subprocess.SubprocessError):
+        return False
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
 
 
 def matplotlib_font_cache(folder: Path) -> dict[str, str]:
-    """matplotlib's font list, built once per worker process, for every kernel to start with a copy.
-
-    A kernel's ``/tmp`` is private and empty, so without it every kernel that imports matplotlib scans
-    the machine's fonts again (0.36-0.49 s to build the list, measured here on a busy machine). The
-    list is built in a separate process (the worker never imports matplotlib) into ``folder``, owned
-    by root; the launcher copies it into each kernel's own ``/tmp/matplotlib`` before dropping
-    privileges, so no two kernels share the file.
-
-    Returns
-    -------
-    dict of str to str
-        Path in the kernel to path on the worker, for the launcher's ``preload``; empty when the list
-        could not be built (the kernels then build their own, as before).
-    """
-    with _font_cache_lock:
-        found = sorted(folder.glob("fontlist-*.json"))
-        if not found:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o755)
-            subprocess.run([sys.executable, "-I", "-c", "import matplotlib.font_manager"],
-                           env={"MPLCONFIGDIR": str(folder), "PATH": os.environ.get("PATH", "")},
-                           capture_output=True, timeout=300)
-            found = sorted(folder.glob("fontlist-*.json"))
-        return {f"{KERNEL_MPLCONFIGDIR}/{path.name}": str(path) for path in found}
+    """The launcher's ``preload`` for matplotlib's font list of this machine, kept under ``folder``
+    (see :func:`machine_font_list`)."""
+    return machine_font_list(folder).preload
 
 
 def sandbox_unavailable_reason() -> str | None:

@@ -18,8 +18,10 @@ own), then exits; see :func:`kill_tree`.
 
 The helper is single-threaded, so forking it is safe (a Dask worker, with
 its threads, is not). It runs as the user who started it (root, for the
-sandbox) and speaks JSON lines over its stdin and stdout::
+sandbox) and speaks JSON lines over its stdin and stdout; its first line says when its imports were
+done (epoch seconds)::
 
+    <- {"ready": 1765015200.5}
     -> {"argv": [...], "cwd": "...", "env": {...}, "log": "/path/to/output"}
     <- {"pid": 1234}
     <- {"returncode": 0}
@@ -42,7 +44,7 @@ import sys
 import threading
 import time
 
-__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "kill_tree", "process_tree"]
+__all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "prestart_zygote", "kill_tree", "process_tree"]
 
 # Imported by the helper before it forks, so that no child pays for them. The grader's own modules are
 # imported by name: importing them here would make every importer of this module pay for nbgrader too.
@@ -65,6 +67,9 @@ class Zygote:
     """A helper process, on this interpreter, that forks one fresh ``nbgrader`` process per command."""
 
     def __init__(self):
+        #: epoch seconds: the helper's start, and the end of its imports (None until it says so)
+        self.started = time.time()
+        self.ready_at: float | None = None
         # the helper is this module run as a script (``-m``, so a module name: the helper is another
         # process and cannot be handed a function); ``-P`` keeps the current folder off sys.path
         self.process = subprocess.Popen(
@@ -111,6 +116,34 @@ class Zygote:
         line, self._pending = self._pending.split(b"\n", 1)
         return json.loads(line)
 
+    def _await_ready(self, deadline: float | None) -> bool:
+        """Read the helper's first line (its imports are done) unless it was read; False when the
+        deadline passed first. Called with :attr:`lock` held."""
+        if self.ready_at is None:
+            message = self._read(deadline)
+            if message is None:
+                return False
+            self.ready_at = float(message["ready"])
+        return True
+
+    def wait_ready(self, timeout: float | None = None) -> float | None:
+        """Seconds from the helper's start to the end of its imports; None if not known in ``timeout``.
+
+        Raises
+        ------
+        RuntimeError
+            When the helper process died.
+        """
+        if self.ready_at is None:
+            if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
+                return None
+            try:
+                if not self._await_ready(None if timeout is None else time.monotonic() + timeout):
+                    return None
+            finally:
+                self.lock.release()
+        return self.ready_at - self.started
+
     def run(self, argv: list[str], cwd: str, env: dict, log: str, timeout: float | None = None) -> int:
         """Run ``nbgrader ARGV`` in a child and return its exit status.
 
@@ -135,6 +168,7 @@ class Zygote:
             When the helper process died.
         """
         with self.lock:
+            self._await_ready(None)
             request = {"argv": list(argv), "cwd": str(cwd), "env": dict(env), "log": str(log)}
             self.process.stdin.write((json.dumps(request) + "\n").encode())
             self.process.stdin.flush()
@@ -158,15 +192,42 @@ class Zygote:
 
 _local = threading.local()
 _started: list[Zygote] = []
+_spare: list[Zygote] = []
+_spare_lock = threading.Lock()
+
+
+def prestart_zygote() -> Zygote:
+    """Start a helper process now, for the next thread that asks for one (:func:`shared_zygote`).
+
+    Returns at once: the helper imports nbgrader in its own process meanwhile.
+    """
+    zygote = Zygote()
+    with _spare_lock:
+        _started.append(zygote)
+        _spare.append(zygote)
+    return zygote
 
 
 def shared_zygote() -> Zygote:
-    """This thread's helper process, started on first use and again if it died."""
+    """This thread's helper process: a prestarted one, else one started now; again if it died."""
     zygote = getattr(_local, "zygote", None)
     if zygote is None or not zygote.alive():
-        zygote = _local.zygote = Zygote()
-        _started.append(zygote)
+        zygote = _take_spare()
+        if zygote is None:
+            zygote = Zygote()
+            with _spare_lock:
+                _started.append(zygote)
+        _local.zygote = zygote
     return zygote
+
+
+def _take_spare() -> Zygote | None:
+    with _spare_lock:
+        while _spare:
+            zygote = _spare.pop(0)
+            if zygote.alive():
+                return zygote
+    return None
 
 
 @atexit.register
@@ -225,6 +286,8 @@ def _serve() -> None:
     for name in PRELOAD:
         importlib.import_module(name)
     replies = sys.stdout.buffer
+    replies.write((json.dumps({"ready": time.time()}) + "\n").encode())
+    replies.flush()
     pending = b""
     while True:
         # the descriptor itself, not a buffered reader: select() below must see what is unread

@@ -56,9 +56,10 @@ def course_grade(course: Path, *args: str, progress: bool = False, timeout: floa
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
     report = course / "report.json"
-    rows = json.loads(report.read_text()) if report.exists() else []
+    log = json.loads(report.read_text()) if report.exists() else {"submissions": [], "startup": None}
     return {"status": process.returncode, "stdout": process.stdout, "stderr": process.stderr,
-            "report": {row["student"]: row for row in rows}, "seconds": seconds, "course": course}
+            "report": {row["student"]: row for row in log["submissions"]}, "startup": log["startup"],
+            "seconds": seconds, "course": course}
 
 
 def clone_course(template: Path, name: str) -> Path:

@@ -1,4 +1,4 @@
-"""The Dask engine, with a stand-in task: one student never graded twice at once; nothing is lost."""
+"""The Dask engine, with a stand-in task: nothing is lost; one student's tasks run on different workers."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def fake_task(bundle, submission):
     return result
 
 
-def test_one_task_per_student_at_a_time_and_every_result_comes_back():
+def test_every_result_comes_back_and_one_students_tasks_run_at_once_on_two_workers():
     students = ["ann", "bob", "cy", "lost"]
     assignments = ["a1", "a2", "a3"]
     bundles = {a: a for a in assignments}  # the fake task never opens its bundle
@@ -34,9 +34,14 @@ def test_one_task_per_student_at_a_time_and_every_result_comes_back():
     lost = [r for r in results if r.student == "lost" and r.assignment == "a2"]
     assert lost[0].status == Status.ERROR and "worker lost" in lost[0].reason
     graded = [r for r in results if r.status == Status.GRADED]
+    # tasks are independent: a student's assignments are not chained (the first student's first two
+    # assignments are the first two tasks sent, one to each worker)
+    overlapping = set()
     for student in students:
         spans = sorted((r.started, r.finished) for r in graded if r.student == student)
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), f"{student} graded twice at once"
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            overlapping.add(student)
+    assert overlapping, "no student had two tasks running at once"
     assert len({r.worker for r in graded}) == 2, "both workers should have worked"
 
 

@@ -156,7 +156,7 @@ def test_a_run_with_nothing_left_grades_nothing_and_force_grades_everything(temp
     second = course_grade(course, corpus.ASSIGNMENT, "--workers", "0", "--student", "reference")
     assert second["status"] == 0, second["stderr"][-3000:]
     assert "1 submission(s) skipped" in second["stdout"] and "nothing left to grade" in second["stdout"]
-    assert json.loads((course / "report.json").read_text())[0]["status"] == "skipped"
+    assert json.loads((course / "report.json").read_text())["submissions"][0]["status"] == "skipped"
     forced = course_grade(course, corpus.ASSIGNMENT, "--workers", "0", "--student", "reference", "--force")
     assert forced["status"] == 0, forced["stderr"][-3000:]
     assert forced["report"]["reference"]["status"] == "graded"

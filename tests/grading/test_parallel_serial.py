@@ -217,7 +217,7 @@ def test_a_worker_killed_mid_task_loses_no_submission(template, serial_sqlite, a
         assert victim is not None, "no worker was seen grading"
         _kill_tree(victim.pid)
         stdout, stderr = grading.communicate(timeout=1200)
-    report = {row["student"]: row for row in json.loads((course / "report.json").read_text())}
+    report = {row["student"]: row for row in json.loads((course / "report.json").read_text())["submissions"]}
     # every submission is reported; here each is graded again by the surviving worker
     assert set(report) == set(STUDENTS), stdout
     assert grading.returncode == 0, stdout + stderr[-3000:]
@@ -270,3 +270,35 @@ def test_a_cluster_started_over_ssh_on_two_addresses_grades_like_the_local_run(t
     assert f"Dask scheduler {address}" in run["stdout"]
     assert len({row["worker"] for row in run["report"].values()}) == 2, "both workers should have graded"
     assert rows_of(sqlite_url(run["course"])) == rows_of(sqlite_url(serial_sqlite["course"]))
+
+
+STARTUP_PRINTED = ("interpreter", "checks", "imports", "plan", "recorder", "template", "bundles",
+                   "submissions", "workers", "first_task")
+
+
+def _printed_startup(run) -> dict[str, float]:
+    """The start-up line of ``course grade``'s summary: its steps, in the order printed."""
+    line = next((line for line in run["stdout"].splitlines() if line.startswith("start-up, ")), None)
+    assert line is not None, run["stdout"][-2000:]
+    steps = line.split(": ", 1)[1].split("; ")[0]
+    return {name: float(seconds) for name, seconds in
+            (part.rsplit(" ", 2)[:2] for part in steps.split(", "))}
+
+
+@pytest.mark.parametrize("which", ["serial", "parallel"])
+def test_the_start_up_is_printed_step_by_step_and_fits_in_the_wall_time(which, request):
+    from grader.messages import StartupTimings
+
+    run = request.getfixturevalue("serial_sqlite" if which == "serial" else "corpus_run")
+    printed = _printed_startup(run)
+    assert tuple(printed) == STARTUP_PRINTED
+    # the steps follow one another from the process's start: together, no more than the wall time the
+    # test measured around the command (0.01 s per step for the printed rounding)
+    assert sum(printed.values()) <= run["seconds"] + 0.01 * len(printed)
+    reported = StartupTimings.from_dict(run["startup"])
+    assert tuple(reported.steps) == STARTUP_PRINTED
+    assert reported.steps == pytest.approx(printed, abs=0.006)
+    assert 0 < reported.total <= run["seconds"]
+    # what ran meanwhile: the workers' warm-up (and the cluster's start with Dask)
+    expected = {"zygote", "font_list"} | ({"cluster", "worker_imports"} if which == "parallel" else set())
+    assert expected <= set(reported.background), reported.background

@@ -96,7 +96,7 @@ def report_run(corpus_run, artifacts):
     assert process.returncode == 0, process.stderr[-3000:]
     print(f"\ncourse report on {course.name}: {seconds:.1f} s")
     data = json.loads((out / "report.json").read_text())
-    logs = {r["student"]: r for r in json.loads((course / "grading-corpus.json").read_text())}
+    logs = {r["student"]: r for r in json.loads((course / "grading-corpus.json").read_text())["submissions"]}
     return {"course": course, "out": out, "data": data, "lineage": lineage, "logs": logs,
             "corpus": corpus_run}
 

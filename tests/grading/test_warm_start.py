@@ -1,4 +1,4 @@
-"""Warm starts of the sandbox: matplotlib's font list is built once per worker, each kernel gets a copy.
+"""Warm starts of the sandbox: matplotlib's font list is built once per machine, each kernel gets a copy.
 
 Two sandboxed kernels are started the way nbgrader starts them (:class:`SandboxKernelManager`, the
 launcher, an unprivileged uid each): both find the font list in their private ``/tmp/matplotlib``,
