@@ -9,7 +9,8 @@ plus one result that came back without an executed notebook (a crash). The five 
 * in one batch (``Recorder.record_batch``: one engine and one transaction);
 
 on SQLite and on PostgreSQL, each into a fresh gradebook: every row must be the same
-(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says. A batch
+(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says and every
+file of ``autograded/``, byte for byte and mode for mode. A batch
 whose commit fails keeps nothing, and each of its results says why.
 """
 
@@ -69,15 +70,21 @@ def _record(course, db_url, results, batched, monkeypatch):
     assert bool(engines) != batched, f"{len(engines)} engines of nbgrader's own while recording"
     said = {r.student: (r.recorded, r.graded, r.score, r.max_score, r.cells, bool(r.record_error))
             for r in results}
-    return gradebook_snapshot(db_url), said
+    base = course / "autograded"
+    files = {path.relative_to(base).as_posix(): (path.stat().st_mode, path.read_bytes())
+             for path in sorted(base.rglob("*")) if path.is_file()}
+    return gradebook_snapshot(db_url), said, files
 
 
 def _compare(one_at_a_time, batched):
-    rows, said = one_at_a_time
-    batch_rows, batch_said = batched
+    rows, said, files = one_at_a_time
+    batch_rows, batch_said, batch_files = batched
     assert {key[1] for key in rows} == set(GRADED) | {CRASHED}
     assert batch_rows == rows
     assert batch_said == said
+    assert sum(name.endswith(".ipynb") for name in files) == len(GRADED)
+    assert sorted(batch_files) == sorted(files)
+    assert [name for name in files if batch_files[name] != files[name]] == []
     assert said["reference"][1] and not said[CRASHED][1]  # graded; recorded by nbgrader without a score
 
 
