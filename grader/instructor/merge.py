@@ -42,7 +42,9 @@ from nbgrader.api import (
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-__all__ = ["GradedNotebook", "SubmissionRows", "MergedScores", "Merger"]
+from grader.messages import GradedNotebook
+
+__all__ = ["SubmissionRows", "MergedScores", "Merger"]
 
 _assignment, _notebook, _base_cell = Assignment.__table__, Notebook.__table__, BaseCell.__table__
 _grade_cell, _solution_cell, _task_cell = GradeCell.__table__, SolutionCell.__table__, TaskCell.__table__
@@ -51,25 +53,6 @@ _submitted_notebook, _grade, _comment = SubmittedNotebook.__table__, Grade.__tab
 
 #: ``late_penalty(student, notebook score, seconds late)``: the course's late-submission plugin's answer
 LatePenalty = Callable[[str, float, float], "float | None"]
-
-
-@dataclass(frozen=True)
-class GradedNotebook:
-    """What ``SaveAutoGrades`` reads from one executed notebook.
-
-    Attributes
-    ----------
-    name : str
-        The notebook's name (no ``.ipynb``).
-    grades : dict of str to float or None
-        The automatic score of each grade cell, by grade id (None: none can be given).
-    comments : dict of str to str or None
-        The automatic comment of each solution cell, by grade id.
-    """
-
-    name: str
-    grades: dict[str, float | None]
-    comments: dict[str, str | None]
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,29 @@
 """Recording graded submissions into the real gradebook, from one place, in bulk.
 
 Workers never touch the course's gradebook. A worker's nbgrader has already sanitized and executed
-each notebook against the assignment's structure (:mod:`grader.worker.task`); what its ``autograde``
-would do next in the real course is done here, for a whole batch of results at once:
+each notebook against the assignment's structure and run the rest of the course's autograde pipeline
+on it (:mod:`grader.worker.pipeline`): it returns the notebook nbgrader writes in ``autograded/`` and
+the grades and comments ``SaveAutoGrades`` would record (:class:`grader.messages.GradedNotebook`).
+What needs the real course is done here, for a whole batch of results at once:
 
-1. each executed notebook goes through the rest of the course's autograde pipeline, on an nbconvert
-   ``NotebookExporter`` as nbgrader's converter runs it (``IgnorePattern``, ``LimitOutput``, the
-   course's ``StderrToStdout``...), with ``SaveAutoGrades`` replaced by :class:`CollectGrades`, which
-   reads the same grades and comments without a gradebook, and ``AssignLatePenalties`` left to the
-   merge; the output is written under :data:`STAGING` as nbgrader's ``autograded/`` folder (the
-   submitted files, then the source's, then the notebooks, with nbgrader's permissions);
-2. the rows are merged into the gradebook in one transaction per batch with SQLAlchemy core
+1. the submission's ``autograded/`` folder, as nbgrader's converter writes it (the submitted files,
+   then the source's, then the worker's notebooks, with nbgrader's permissions), under
+   :data:`STAGING`;
+2. the rows, merged into the gradebook in one transaction per batch with SQLAlchemy core
    (:class:`grader.instructor.merge.Merger`): students, submissions, grades, comments, timestamps,
-   and the late penalties, from the real gradebook's due date, extensions and manual grades, which a
-   worker's scratch course cannot know; each submission's flag reasons
-   (:mod:`grader.instructor.flag_reasons`) and formgrader's flag (:mod:`grader.instructor.flag_marks`)
-   in the same transaction.
+   and what a worker's scratch course cannot know: the late penalties, from the real gradebook's due
+   date and extensions, and a person's manual grades, which a regrade keeps; each submission's flag
+   reasons (:mod:`grader.instructor.flag_reasons`) and formgrader's flag
+   (:mod:`grader.instructor.flag_marks`) in the same transaction.
 
 The rows and the files are plain nbgrader's: ``tests/grading/test_recorder.py`` compares them with
-nbgrader's own converter on the same executed notebooks (byte for byte for the files), and
+nbgrader's own converter recording the same results (byte for byte for the files), and
 ``tests/grading/test_recording_parity.py`` and ``test_parallel_serial.py`` with plain ``nbgrader
-autograde``. A single writer: no SQLite lock contention between graders, and the same code path for
-SQLite and PostgreSQL. A result that cannot be recorded is reported (``record_error``), never allowed
-to stop the batch.
+autograde``. The notebooks are written as the worker's nbgrader wrote them, not read again: the worker
+is the grading machinery (student code runs in its sandboxed kernel, which only adds outputs that
+nbgrader itself serializes). A single writer: no SQLite lock contention between graders, and the same
+code path for SQLite and PostgreSQL. A result that cannot be recorded is reported (``record_error``),
+never allowed to stop the batch.
 
 A submission's ``autograded/`` folder appears only once its grades are committed: it is written under
 :data:`STAGING`, and :meth:`Recorder.record_batch` moves it in place after the commit, or deletes it
@@ -41,12 +42,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-from nbconvert.exporters import NotebookExporter
 from nbgrader import utils
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import AssignLatePenalties, Execute, NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties
 from sqlalchemy import create_engine
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -54,10 +53,10 @@ from traitlets.utils.importstring import import_item
 
 from grader.instructor.flag_marks import create_grader_flags_table, set_grader_flag
 from grader.instructor.flag_reasons import create_flag_reasons_table, flags_of, replace_flag_reasons
-from grader.instructor.merge import GradedNotebook, Merger, SubmissionRows
+from grader.instructor.merge import LatePenalty, Merger, SubmissionRows
 from grader.messages import TaskResult
 
-__all__ = ["load_course_config", "Recorder", "default_db_url", "CollectGrades", "STAGING"]
+__all__ = ["load_course_config", "Recorder", "default_db_url", "late_penalty_of", "STAGING"]
 
 #: Where nbgrader writes a submission's autograded folder, under the course root, until its grades are
 #: committed; what a killed run left there was never committed, and the next recorder deletes it.
@@ -79,65 +78,15 @@ def default_db_url(root: Path, config: Config) -> str:
     return url or f"sqlite:///{root / 'gradebook.db'}"
 
 
-class CollectGrades(NbGraderPreprocessor):
-    """``SaveAutoGrades``' reading of a notebook, without a gradebook: into ``resources["graded"]``.
-
-    ``grades``: each grade cell's automatic score (``nbgrader.utils.determine_grade``); ``comments``: each
-    solution cell's automatic comment (``"No response."`` when its checksum is the released one's).
-    """
-
-    def preprocess(self, nb, resources):
-        resources["graded"] = {"grades": {}, "comments": {}}
-        return super().preprocess(nb, resources)
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        graded = resources["graded"]
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if utils.is_grade(cell):
-            graded["grades"][grade_id] = utils.determine_grade(cell, self.log)[0]
-        if utils.is_solution(cell) or utils.is_task(cell):
-            untouched = (cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell)
-                         and not utils.is_task(cell))
-            graded["comments"][grade_id] = "No response." if untouched else None
-        return cell, resources
-
-
-class _Pipeline:
-    """The course's autograde preprocessors after ``Execute``, on one exporter, as nbgrader's converter.
-
-    ``Execute`` (the worker ran it) and ``AssignLatePenalties`` (:class:`~grader.instructor.merge.Merger`
-    computes it) are left out; ``SaveAutoGrades`` becomes :class:`CollectGrades`.
-    """
-
-    def __init__(self, autograde: Autograde, config: Config):
-        exporter_config = Config(config)
-        exporter_config.Exporter.default_preprocessors = []  # as nbgrader's BaseConverter sets it
-        self.exporter = NotebookExporter(config=exporter_config)
-        self.collects_grades = self.assigns_penalties = False
-        for preprocessor in autograde.autograde_preprocessors:
-            if isinstance(preprocessor, str):
-                preprocessor = import_item(preprocessor)
-            if isinstance(preprocessor, type) and issubclass(preprocessor, Execute):
-                continue
-            if isinstance(preprocessor, type) and issubclass(preprocessor, AssignLatePenalties):
-                self.assigns_penalties = True
-                continue
-            if isinstance(preprocessor, type) and issubclass(preprocessor, SaveAutoGrades):
-                self.collects_grades = True
-                preprocessor = CollectGrades
-            self.exporter.register_preprocessor(preprocessor)
-        late = AssignLatePenalties(config=config)
-        late.init_plugin()
-        self.late_penalty = late.plugin_inst.late_submission_penalty if self.assigns_penalties else None
-
-    def run(self, content: bytes, assignment: str, student: str, notebook: str) -> tuple[str, dict]:
-        """The notebook nbgrader would write, as text, and what :class:`CollectGrades` read from it."""
-        nb = nbformat.reads(content.decode("utf-8"), as_version=4)
-        resources = {"unique_key": notebook, "output_files_dir": f"{notebook}_files",
-                     "nbgrader": {"student": student, "assignment": assignment, "notebook": notebook},
-                     "metadata": {"name": notebook}}
-        output, resources = self.exporter.from_notebook_node(nb, resources=resources)
-        return output, resources.get("graded", {"grades": {}, "comments": {}})
+def late_penalty_of(autograde: Autograde, config: Config) -> LatePenalty | None:
+    """The course's late-submission plugin's penalty, when its autograde pipeline assigns late penalties."""
+    for preprocessor in autograde.autograde_preprocessors:
+        found = import_item(preprocessor) if isinstance(preprocessor, str) else preprocessor
+        if isinstance(found, type) and issubclass(found, AssignLatePenalties):
+            late = found(config=config)
+            late.init_plugin()
+            return late.plugin_inst.late_submission_penalty
+    return None
 
 
 @dataclass
@@ -170,8 +119,7 @@ class Recorder:
         config.CourseDirectory.db_url = self.db_url
         self.coursedir = CourseDirectory(config=config)  # the course's real folders
         self.autograde = Autograde(coursedir=self.coursedir, config=config)  # its settings, never run
-        self.pipeline = _Pipeline(self.autograde, config)
-        self.merger = Merger(self.pipeline.late_penalty)
+        self.merger = Merger(late_penalty_of(self.autograde, config))
         shutil.rmtree(self.root / STAGING, ignore_errors=True)
         self.engine = create_engine(self.db_url, future=True)
         with self.engine.begin() as connection:
@@ -265,23 +213,17 @@ class Recorder:
         self._copy_files(submitted, staged, assignment)
         graded, error = [], ""
         for name in names:
-            content = result.notebooks.get(name)
-            if content is None:
-                error = result.errors.get(name) or "no executed notebook came back from the worker"
+            content, found = result.notebooks.get(name), result.grades.get(name)
+            if content is None or found is None:
+                error = result.errors.get(name) or "no graded notebook came back from the worker"
                 break
-            try:
-                output, found_grades = self.pipeline.run(content, assignment, student, name)
-            except Exception as failure:  # noqa: BLE001 - the notebook fails, as in nbgrader's converter
-                error = f"{name}: {type(failure).__name__}: {failure}"
-                break
-            unknown = (set(found_grades["grades"]) - {c for n, c in structure.grade_cells if n == name}) | (
-                set(found_grades["comments"]) - {c for n, c in structure.solution_cells if n == name})
+            unknown = (set(found.grades) - {c for n, c in structure.grade_cells if n == name}) | (
+                set(found.comments) - {c for n, c in structure.solution_cells if n == name})
             if unknown:
                 error = f"{name}: cells the gradebook does not know: {', '.join(sorted(map(str, unknown)))}"
                 break
-            graded.append(GradedNotebook(name, found_grades["grades"], found_grades["comments"]))
-            with open(os.path.join(staged, f"{name}.ipynb"), "w", encoding="utf-8") as handle:
-                handle.write(output)
+            graded.append(found)
+            (staged / f"{name}.ipynb").write_bytes(content)  # what the worker's nbgrader wrote
         if error:
             shutil.rmtree(staged, ignore_errors=True)  # nbgrader's converter removes a failed submission
         else:

@@ -2,10 +2,14 @@
 
 :func:`record_with_nbgrader` runs ``NbGraderAPI.autograde`` (formgrader's call) on the real course, one
 result at a time, each ``Gradebook`` nbgrader opens with its own engine and commits, with ``Execute``
-replaced by :class:`ReplayExecute`, which hands back the notebook the worker executed. So every row and
+replaced by :class:`ReplayExecute`, which hands back the notebook the worker returned. So every row and
 file is nbgrader's: sanitizing, the course's preprocessors, ``SaveAutoGrades``, late penalties and the
 ``autograded/`` folder. This is how ``course grade`` recorded before its bulk merge
-(:mod:`grader.instructor.merge`); the tests and benchmarks compare the merge with it.
+(:mod:`grader.instructor.merge`); the tests and benchmarks compare the merge with it. The worker's
+notebook has been through the course's preprocessors after ``Execute`` already
+(:mod:`grader.worker.pipeline`); the course's (``IgnorePattern``, ``LimitOutput``, ``StderrToStdout``)
+leave such a notebook as it is, so nbgrader's converter records what it would have recorded from the
+executed notebook.
 """
 
 from __future__ import annotations
