@@ -194,10 +194,10 @@ PHASES = {
     "scratch": "building the scratch course and taking a uid (worker)",
     "kernel_start": "starting the sandboxed kernel until it answers (worker)",
     "execution": "running the notebook's cells and the probe (worker)",
-    "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, writing (worker)",
+    "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, the rest of its pipeline (worker)",
     "collect": "reading back the executed notebooks and cleaning up (worker)",
     "transfer": "from the worker's end of the task to the instructor's process (Dask)",
-    "recording": "recording in the gradebook with nbgrader (instructor)",
+    "recording": "writing autograded/ and merging the rows into the gradebook (instructor)",
 }
 
 

@@ -195,13 +195,13 @@ class Recorder:
         assignment, student = result.assignment, result.student
         coursedir = self.coursedir
         submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-        found = sorted(glob.glob(os.path.join(submitted, coursedir.notebook_id + ".ipynb")))
-        if not found:
-            pattern = os.path.join(submitted, coursedir.notebook_id + ".ipynb")
+        pattern = os.path.join(submitted, coursedir.notebook_id + ".ipynb")
+        handed_in = sorted(glob.glob(pattern))
+        if not handed_in:  # nbgrader stops before it writes anything
             return None, f"No notebooks were matched by '{pattern}'"
         with self.engine.connect() as connection:
             structure = self.merger.structure(connection, assignment)
-        names = [Path(path).stem for path in found if Path(path).stem in structure.notebooks]
+        names = [Path(path).stem for path in handed_in if Path(path).stem in structure.notebooks]
         timestamp = coursedir.get_existing_timestamp(submitted)
         missing = tuple(name for name in structure.notebooks
                         if not os.path.exists(os.path.join(submitted, f"{name}.ipynb")))

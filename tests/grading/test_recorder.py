@@ -110,23 +110,35 @@ def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker
     _compare(*runs)
 
 
-def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
-                                                                               monkeypatch):
-    course = clone_course(template[0], "recorder-commit-fails")
+def _batch_failing_when(template, name, fail, worker_results, monkeypatch):
+    """Record ``worker_results`` in one batch into a clone of the course, ``fail(batch)`` called after each
+    merge inside its transaction; returns the course, its gradebook's URL and the results."""
+    course = clone_course(template[0], name)
     url = f"sqlite:///{course / 'gradebook.db'}"
     real = Merger.merge_batch
 
-    def failing_commit(self, connection, batch):
-        real(self, connection, batch)
-        raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+    def merge_then_fail(self, connection, batch):
+        scores = real(self, connection, batch)
+        fail(batch)
+        return scores
 
-    monkeypatch.setattr(Merger, "merge_batch", failing_commit)
+    monkeypatch.setattr(Merger, "merge_batch", merge_then_fail)
     results = [dataclasses.replace(r, phases=dict(r.phases)) for r in worker_results]
     recorder = Recorder(course, url)
     try:
         recorder.record_batch(results)
     finally:
         recorder.close()
+    return course, url, results
+
+
+def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
+                                                                               monkeypatch):
+    def failing_commit(batch):
+        raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+
+    course, url, results = _batch_failing_when(template, "recorder-commit-fails", failing_commit,
+                                               worker_results, monkeypatch)
     for result in results:
         assert not result.recorded and not result.graded and result.score is None, result.student
         assert "the gradebook transaction failed: OSError: disk full" in result.record_error
@@ -136,23 +148,12 @@ def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(te
 def test_a_submission_that_breaks_the_batch_s_transaction_costs_only_its_own_recording(template,
                                                                                       worker_results,
                                                                                       monkeypatch):
-    course = clone_course(template[0], "recorder-one-breaks")
-    url = f"sqlite:///{course / 'gradebook.db'}"
-    real = Merger.merge_batch
-
-    def breaks_on_blank(self, connection, batch):
-        scores = real(self, connection, batch)
+    def breaks_on_blank(batch):
         if any(rows.student == "blank" for rows in batch):
             raise ValueError("a row the gradebook refuses")
-        return scores
 
-    monkeypatch.setattr(Merger, "merge_batch", breaks_on_blank)
-    results = [dataclasses.replace(r, phases=dict(r.phases)) for r in worker_results]
-    recorder = Recorder(course, url)
-    try:
-        recorder.record_batch(results)
-    finally:
-        recorder.close()
+    course, url, results = _batch_failing_when(template, "recorder-one-breaks", breaks_on_blank,
+                                               worker_results, monkeypatch)
     said = {r.student: r for r in results}
     assert not said["blank"].recorded
     assert "ValueError: a row the gradebook refuses" in said["blank"].record_error
