@@ -4,7 +4,8 @@ A copy of the course gets a due date (in the gradebook, as ``nbgrader db assignm
 sets it), late penalties (``LateSubmissionPlugin.penalty_method = "zero"``) and an extension for one
 student. Every corpus submission's ``timestamp.txt`` says 2026-11-23 12:00 UTC, a day after the due
 date: ``reference`` and ``deleted-test-cell`` are late, ``blank`` has two days more. Two clones of it
-are graded, one by ``course grade --workers 0``, one by plain ``nbgrader autograde``; then, in both, a
+are graded, one by ``course grade --workers 0``, one by plain ``nbgrader autograde``, each with its
+own gradebook (SQLite, then again on PostgreSQL); then, in both, a
 person grades by hand (a manual score and a manual comment, through nbgrader's API, as formgrader
 writes them), and both regrade with ``--force``. Then
 
@@ -31,6 +32,7 @@ from grader.instructor.gradebook import gradebook_snapshot
 from tests.course_copy import nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import clone_course, course_grade
+from tests.postgres_server import create_database
 
 STUDENTS = ["reference", "blank", "deleted-test-cell"]
 ONLY = [arg for student in STUDENTS for arg in ("--student", student)]
@@ -43,12 +45,8 @@ MANUAL = "reference"  # graded by hand between the two gradings
 LATE_PENALTIES = '\nc.LateSubmissionPlugin.penalty_method = "zero"\n'
 
 
-def _url(course):
-    return f"sqlite:///{course / 'gradebook.db'}"
-
-
-def _rows(course) -> dict:
-    return {key: value for key, value in gradebook_snapshot(_url(course)).items() if key[1] in STUDENTS}
+def _rows(url) -> dict:
+    return {key: value for key, value in gradebook_snapshot(url).items() if key[1] in STUDENTS}
 
 
 def _autograded(course) -> dict[str, tuple[int, bytes]]:
@@ -85,9 +83,9 @@ def _execution_independent(content: bytes) -> dict:
     return nb
 
 
-def _grade_by_hand(course) -> dict:
+def _grade_by_hand(url) -> dict:
     """A manual score on the first grade cell and a manual comment on the first comment of ``MANUAL``."""
-    with Gradebook(_url(course)) as gb:
+    with Gradebook(url) as gb:
         notebook = gb.find_submission_notebook(corpus.ASSIGNMENT, corpus.ASSIGNMENT, MANUAL)
         grade, comment = notebook.grades[0], notebook.comments[0]
         grade.manual_score = grade.max_score / 2
@@ -97,37 +95,48 @@ def _grade_by_hand(course) -> dict:
         return {"grade": grade.name, "comment": comment.name, "manual_score": grade.manual_score}
 
 
-def _grade_plain(course, *force: str) -> None:
+def _grade_plain(course, url, *force: str) -> None:
     for student in STUDENTS:
-        nbgrader(course, "autograde", corpus.ASSIGNMENT, "--student", student, *force)
+        nbgrader(course, "autograde", corpus.ASSIGNMENT, "--student", student, f"--db={url}", *force)
 
 
-def _grade_course(course, *force: str) -> None:
-    run = course_grade(course, corpus.ASSIGNMENT, "--workers", "0", *ONLY, *force, *EXTRA_GRADE_ARGS)
+def _grade_course(course, url, *force: str) -> None:
+    run = course_grade(course, corpus.ASSIGNMENT, "--workers", "0", "--db", url, *ONLY, *force,
+                       *EXTRA_GRADE_ARGS)
     assert run["status"] == 0, run["stdout"][-2000:] + run["stderr"][-3000:]
     assert set(run["report"]) == set(STUDENTS)
 
 
-@pytest.fixture(scope="module")
-def graded_twice(template):
-    prepared = clone_course(template[0], "parity-prepared")
-    with open(prepared / "nbgrader_config.py", "a") as handle:
-        handle.write(LATE_PENALTIES)
-    with Gradebook(_url(prepared)) as gb:
+def _due_date_and_extension(url) -> None:
+    with Gradebook(url) as gb:
         gb.update_or_create_assignment(corpus.ASSIGNMENT, duedate=DUEDATE)
         gb.update_or_create_student(EXTENDED)
         gb.update_or_create_submission(corpus.ASSIGNMENT, EXTENDED, extension=EXTENSION)
-    courses = {name: clone_course(prepared, f"parity-{name}") for name in ("plain", "course")}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def graded_twice(request, template):
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    courses, urls = {}, {}
+    for name in ("plain", "course"):
+        courses[name] = course = clone_course(template[0], f"parity-{request.param}-{name}")
+        with open(course / "nbgrader_config.py", "a") as handle:
+            handle.write(LATE_PENALTIES)
+        urls[name] = f"sqlite:///{course / 'gradebook.db'}"
+        if server is not None:
+            urls[name] = create_database(server, f"parity_{name}")
+            nbgrader(course, "generate_assignment", corpus.ASSIGNMENT, "--force", f"--db={urls[name]}")
+        _due_date_and_extension(urls[name])
     graders = {"plain": _grade_plain, "course": _grade_course}
     first = {}
     for name, course in courses.items():
-        graders[name](course)
-        first[name] = _rows(course)
-    by_hand = {name: _grade_by_hand(course) for name, course in courses.items()}
+        graders[name](course, urls[name])
+        first[name] = _rows(urls[name])
+    by_hand = {name: _grade_by_hand(url) for name, url in urls.items()}
     for name, course in courses.items():
-        graders[name](course, "--force")
+        graders[name](course, urls[name], "--force")
     return {"courses": courses, "first": first, "by_hand": by_hand,
-            "rows": {name: _rows(course) for name, course in courses.items()}}
+            "rows": {name: _rows(url) for name, url in urls.items()}}
 
 
 def test_the_first_grading_leaves_nbgrader_s_rows(graded_twice):
