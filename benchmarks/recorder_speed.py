@@ -132,7 +132,7 @@ def compare(label: str, course_of, db_of, results: list[TaskResult], batch: int,
             measure(course_of("batch"), db_of("batch"), results, batch, profile and profile + ".batch")]
     same = all(run["snapshot"] == runs[0]["snapshot"] for run in runs[1:])
     before = runs[0]["per_minute"]
-    figures = "".join(f"{run['per_minute']:>10.0f}{run['per_minute'] / before:>6.2f}x" for run in runs)
+    figures = "".join(f"{run['per_minute']:>10.0f}{run['per_minute'] / before:>8.2f}x" for run in runs)
     print(f"{label:<11}{figures}   {'yes' if same else 'NO'}")
 
 
@@ -151,7 +151,7 @@ def main() -> None:
         print(f"{len(results)} prerecorded results of {ASSIGNMENT} (2 of 3 full marks, 1 of 3 blank), "
               f"built in {time.perf_counter() - started:.0f} s; batches of {args.batch}")
         print("\nresults recorded per minute, and ratio to nbgrader's converter")
-        print(f"{'gradebook':<11}{'nbgrader converter':>16}{'one at a time':>16}{'batched':>16}   same rows")
+        print(f"{'gradebook':<11}{'nbgrader converter':>19}{'one at a time':>19}{'batched':>19}   same rows")
 
         def course_of(name):
             course = base / f"{name}-{time.monotonic_ns()}"
