@@ -12,13 +12,14 @@ the ceiling of a grading run. This measures it without any grading: it builds a 
 one assignment, grades two submissions once (a reference and a blank one, unsandboxed, in this
 process) and then feeds copies of those two results, as ``--results`` students, to a Recorder:
 
-1. *nbgrader's gradebooks*: one at a time, each ``Gradebook`` nbgrader opens with its own engine and
-   commits (``Recorder(shared=False)``: how ``course grade`` recorded before this benchmark existed);
-2. *one at a time*: ``Recorder.record``, one shared engine, one transaction per result (what
+1. *nbgrader's converter*: one at a time, nbgrader's ``Autograde`` run again on the real course with
+   the executed notebooks replayed, each ``Gradebook`` nbgrader opens with its own engine and commits
+   (:func:`tests.grading.nbgrader_recording.record_with_nbgrader`: how ``course grade`` recorded
+   before its bulk merge);
+2. *one at a time*: ``Recorder.record``, the bulk merge of one result per transaction (what
    ``course grade`` does when results arrive one by one);
-3. *batched*: ``Recorder.record_batch`` with ``--batch`` results at a time (what ``course grade``
-   does when results wait to be recorded): one transaction on SQLite, one per result on other
-   servers (``SharedGradebook.results_per_transaction``);
+3. *batched*: ``Recorder.record_batch`` with ``--batch`` results at a time, one transaction (what
+   ``course grade`` does when results wait to be recorded);
 
 on SQLite and on a throwaway PostgreSQL server on loopback, each time into a fresh gradebook, and
 prints results per minute, the ratios to the first, and whether the three left identical gradebooks
@@ -55,6 +56,7 @@ from tests.course_copy import (  # noqa: E402
     reference_submission,
     submit,
 )
+from tests.grading.nbgrader_recording import record_with_nbgrader  # noqa: E402
 from tests.postgres_server import create_database, postgres_binaries, postgres_server  # noqa: E402
 
 ASSIGNMENT = "01_computation_graphs"
@@ -92,15 +94,18 @@ def fresh_copies(results: list[TaskResult]) -> list[TaskResult]:
 
 
 def measure(course: Path, db_url: str, results: list[TaskResult], batch: int, profile: str | None,
-            shared: bool = True) -> dict:
-    """Record ``results`` into ``db_url`` (``batch`` 0: one at a time); seconds and the gradebook."""
+            converter: bool = False) -> dict:
+    """Record ``results`` into ``db_url`` (``batch`` 0: one at a time; ``converter``: with nbgrader's
+    converter); seconds and the gradebook."""
     results = fresh_copies(results)
-    recorder = Recorder(course, db_url, shared=shared)
+    recorder = None if converter else Recorder(course, db_url)
     profiler = cProfile.Profile() if profile else None
     try:
         started = time.perf_counter()
         with profiler or contextlib.nullcontext():
-            if batch:
+            if converter:
+                record_with_nbgrader(course, results, db_url)
+            elif batch:
                 for start in range(0, len(results), batch):
                     recorder.record_batch(results[start:start + batch])
             else:
@@ -108,7 +113,8 @@ def measure(course: Path, db_url: str, results: list[TaskResult], batch: int, pr
                     recorder.record(result)
         seconds = time.perf_counter() - started
     finally:
-        recorder.close()
+        if recorder is not None:
+            recorder.close()
     if profiler:
         profiler.dump_stats(profile)
     not_recorded = [r.student for r in results if not r.graded]
@@ -121,12 +127,12 @@ def measure(course: Path, db_url: str, results: list[TaskResult], batch: int, pr
 
 def compare(label: str, course_of, db_of, results: list[TaskResult], batch: int, profile: str | None) -> None:
     runs = [measure(course_of("nbgrader"), db_of("nbgrader"), results, 0, profile and profile + ".nbgrader",
-                    shared=False),
+                    converter=True),
             measure(course_of("single"), db_of("single"), results, 0, profile and profile + ".single"),
             measure(course_of("batch"), db_of("batch"), results, batch, profile and profile + ".batch")]
     same = all(run["snapshot"] == runs[0]["snapshot"] for run in runs[1:])
     before = runs[0]["per_minute"]
-    figures = "".join(f"{run['per_minute']:>10.0f}{run['per_minute'] / before:>6.2f}x" for run in runs)
+    figures = "".join(f"{run['per_minute']:>10.0f}{run['per_minute'] / before:>8.2f}x" for run in runs)
     print(f"{label:<11}{figures}   {'yes' if same else 'NO'}")
 
 
@@ -144,8 +150,8 @@ def main() -> None:
         template, results = prerecorded(base, ASSIGNMENT, args.results)
         print(f"{len(results)} prerecorded results of {ASSIGNMENT} (2 of 3 full marks, 1 of 3 blank), "
               f"built in {time.perf_counter() - started:.0f} s; batches of {args.batch}")
-        print("\nresults recorded per minute, and ratio to nbgrader's own gradebooks")
-        print(f"{'gradebook':<11}{'nbgrader gradebooks':>16}{'one at a time':>16}{'batched':>16}   same rows")
+        print("\nresults recorded per minute, and ratio to nbgrader's converter")
+        print(f"{'gradebook':<11}{'nbgrader converter':>19}{'one at a time':>19}{'batched':>19}   same rows")
 
         def course_of(name):
             course = base / f"{name}-{time.monotonic_ns()}"

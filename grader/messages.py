@@ -19,8 +19,8 @@ from enum import StrEnum
 from grader.structure import AssignmentStructure
 
 __all__ = ["SandboxLimits", "TaskOptions", "AssignmentBundle", "SubmissionFiles", "Flag", "ProbeReport",
-           "PHASES", "Status", "CrashCause", "TaskResult", "STARTUP_STEPS", "BACKGROUND_STEPS",
-           "StartupTimings"]
+           "GradedNotebook", "PHASES", "Status", "CrashCause", "TaskResult", "STARTUP_STEPS",
+           "BACKGROUND_STEPS", "StartupTimings"]
 
 
 @dataclass(frozen=True)
@@ -169,16 +169,36 @@ class ProbeReport:
     truncated_cells: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class GradedNotebook:
+    """What nbgrader's ``SaveAutoGrades`` reads from one executed notebook (the worker's
+    :class:`grader.worker.pipeline.CollectGrades`), for the recorder to merge into the gradebook.
+
+    Attributes
+    ----------
+    name : str
+        The notebook's name (no ``.ipynb``).
+    grades : dict of str to float or None
+        The automatic score of each grade cell, by grade id (None: none can be given).
+    comments : dict of str to str or None
+        The automatic comment of each solution cell, by grade id.
+    """
+
+    name: str
+    grades: dict[str, float | None]
+    comments: dict[str, str | None]
+
+
 #: The phases of a task, in order, with what each covers (keys of :attr:`TaskResult.phases`).
 PHASES = {
     "analysis": "static flags of the submission (worker)",
     "scratch": "building the scratch course and taking a uid (worker)",
     "kernel_start": "starting the sandboxed kernel until it answers (worker)",
     "execution": "running the notebook's cells and the probe (worker)",
-    "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, writing (worker)",
+    "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, the rest of its pipeline (worker)",
     "collect": "reading back the executed notebooks and cleaning up (worker)",
     "transfer": "from the worker's end of the task to the instructor's process (Dask)",
-    "recording": "recording in the gradebook with nbgrader (instructor)",
+    "recording": "writing autograded/ and merging the rows into the gradebook (instructor)",
 }
 
 
@@ -327,7 +347,10 @@ class TaskResult:
     cause : CrashCause or None
         The typed cause behind ``reason``, when one is known.
     notebooks : dict of str to bytes
-        Executed notebooks, by name (no ``.ipynb``).
+        The notebooks the worker's nbgrader wrote in its ``autograded/`` (executed, then the course's
+        pipeline up to the gradebook: :mod:`grader.worker.pipeline`), by name (no ``.ipynb``).
+    grades : dict of str to GradedNotebook
+        The grades and comments read from each of them, by name.
     errors : dict of str to str
         Why a submitted notebook has no executed copy, by name.
     flags : list of Flag
@@ -358,6 +381,7 @@ class TaskResult:
     reason: str = ""
     cause: CrashCause | None = None
     notebooks: dict[str, bytes] = field(default_factory=dict)
+    grades: dict[str, GradedNotebook] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     flags: list[Flag] = field(default_factory=list)
     probe: ProbeReport = field(default_factory=ProbeReport)

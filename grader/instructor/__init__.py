@@ -5,7 +5,10 @@ plan
 engine
     Sends one task per submission to Dask (or runs them here), one per student at a time; progress bar.
 record
-    Records each result in the real gradebook with nbgrader's own ``Autograde`` (``ReplayExecute``).
+    Records each result as nbgrader's autograde would: the course's preprocessors after ``Execute``,
+    the ``autograded/`` folder, and the rows merged in bulk by ``merge``.
+merge
+    The gradebook rows of a batch of results (SQLAlchemy core, one transaction).
 gradebook
     Assignment structure to and from gradebooks; scores read back; comparing gradebooks.
 summary
@@ -14,4 +17,6 @@ grading_log
     ``GradingLogRow``: the JSON report's rows, written by ``summary`` and read by ``course report``.
 flag_reasons
     The grader's own table of flag reasons beside nbgrader's, written by ``record``, read by the report.
+flag_marks
+    formgrader's flag as the grader sets it, never over a person's (written by ``record``).
 """

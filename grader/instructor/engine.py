@@ -4,7 +4,7 @@
 to Dask (a LocalCluster, or the scheduler at an address) or runs them here one by one, records each
 result in the gradebook as it arrives (:class:`grader.instructor.record.Recorder`), and shows a
 progress bar. Results that arrive while others are being recorded are recorded together
-(:meth:`grader.instructor.record.Recorder.record_batch`; one transaction on SQLite): the busier the
+(:meth:`grader.instructor.record.Recorder.record_batch`; one transaction): the busier the
 recorder, the larger its batches, so that it keeps up with the workers.
 
 Tasks are independent (each grades one notebook of one student in a scratch course of its own, under
@@ -61,7 +61,7 @@ from grader.worker.task import run_task
 
 __all__ = ["GradeOptions", "GradingRun", "GradingInterrupted", "grade", "MAX_BATCH"]
 
-#: Results recorded together at most (one SQLite transaction; more wait for the next batch): a bounded
+#: Results recorded together at most (one transaction; more wait for the next batch): a bounded
 #: time during which the gradebook is locked for other writers (formgrader), little lost if a commit fails.
 MAX_BATCH = 32
 

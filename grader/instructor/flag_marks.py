@@ -18,10 +18,23 @@ flag (codes, cells) belong to the run's report, not here.
 
 from __future__ import annotations
 
-from nbgrader.api import Gradebook, MissingEntry
-from sqlalchemy import Boolean, Column, MetaData, String, Table, and_, delete, insert, select
+from nbgrader.api import Assignment, Notebook, SubmittedAssignment, SubmittedNotebook
+from sqlalchemy import (
+    Boolean,
+    Column,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
 
-__all__ = ["GRADER_FLAGS", "set_grader_flag"]
+__all__ = ["GRADER_FLAGS", "create_grader_flags_table", "set_grader_flag"]
 
 _metadata = MetaData()
 
@@ -34,36 +47,48 @@ GRADER_FLAGS = Table(
     Column("flagged_before", Boolean, nullable=False),
 )
 
-
-def _rows(gb: Gradebook, assignment: str, student: str) -> dict[str, bool]:
-    GRADER_FLAGS.create(gb.db.connection(), checkfirst=True)
-    query = select(GRADER_FLAGS.c.notebook, GRADER_FLAGS.c.flagged_before).where(
-        and_(GRADER_FLAGS.c.assignment == assignment, GRADER_FLAGS.c.student == student))
-    return dict(gb.db.execute(query).all())
+_submitted_notebook = SubmittedNotebook.__table__
 
 
-def set_grader_flag(gb: Gradebook, assignment: str, student: str, flagged: bool) -> None:
-    """Set the grader's flag on every notebook of a submission from this run, and commit.
+def create_grader_flags_table(connection: Connection) -> None:
+    """Create :data:`GRADER_FLAGS` in the gradebook when it is not there."""
+    _metadata.create_all(connection, tables=[GRADER_FLAGS], checkfirst=True)
+
+
+def set_grader_flag(connection: Connection, assignment: str, student: str, flagged: bool) -> None:
+    """Set the grader's flag on every notebook of a submission from this run, in the caller's transaction.
 
     ``flagged`` True: every notebook is marked flagged, and the ones the grader had not flagged yet are
     remembered with the bit they had. False: the notebooks the grader had flagged get back the bit they
     had before; the others are left as they are. Nothing happens to a submission not in the gradebook.
+    :data:`GRADER_FLAGS` must exist (:func:`create_grader_flags_table`).
     """
-    try:
-        submission = gb.find_submission(assignment, student)
-    except MissingEntry:
+    submission, assignments = SubmittedAssignment.__table__, Assignment.__table__
+    notebooks = connection.execute(
+        select(_submitted_notebook.c.id, Notebook.__table__.c.name, _submitted_notebook.c.flagged)
+        .select_from(_submitted_notebook
+                     .join(submission, submission.c.id == _submitted_notebook.c.assignment_id)
+                     .join(assignments, assignments.c.id == submission.c.assignment_id)
+                     .join(Notebook.__table__, Notebook.__table__.c.id == _submitted_notebook.c.notebook_id))
+        .where(assignments.c.name == assignment, submission.c.student_id == student)).all()
+    if not notebooks:
         return
-    ours = _rows(gb, assignment, student)
-    for notebook in submission.notebooks:
+    where = and_(GRADER_FLAGS.c.assignment == assignment, GRADER_FLAGS.c.student == student)
+    ours = dict(connection.execute(select(GRADER_FLAGS.c.notebook, GRADER_FLAGS.c.flagged_before)
+                                   .where(where)).all())
+    bits, remembered = [], []
+    for notebook in notebooks:
         if flagged:
             if notebook.name not in ours:
-                gb.db.execute(insert(GRADER_FLAGS).values(
-                    assignment=assignment, student=student, notebook=notebook.name,
-                    flagged_before=bool(notebook.flagged)))
-            notebook.flagged = True
+                remembered.append({"assignment": assignment, "student": student, "notebook": notebook.name,
+                                   "flagged_before": bool(notebook.flagged)})
+            bits.append({"nid": notebook.id, "bit": True})
         elif notebook.name in ours:
-            notebook.flagged = ours[notebook.name]
+            bits.append({"nid": notebook.id, "bit": ours[notebook.name]})
+    if remembered:
+        connection.execute(insert(GRADER_FLAGS), remembered)
+    if bits:
+        connection.execute(update(_submitted_notebook).where(_submitted_notebook.c.id == bindparam("nid"))
+                           .values(flagged=bindparam("bit")), bits)
     if not flagged and ours:
-        gb.db.execute(delete(GRADER_FLAGS).where(
-            and_(GRADER_FLAGS.c.assignment == assignment, GRADER_FLAGS.c.student == student)))
-    gb.db.commit()
+        connection.execute(delete(GRADER_FLAGS).where(where))

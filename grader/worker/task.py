@@ -10,13 +10,14 @@ LocalCluster and on a remote worker. It
    assignment's structure, ``submitted/<student>/<assignment>/``);
 2. runs ``nbgrader autograde`` there, in a fresh process forked by
    :mod:`grader.worker.zygote` (which has imported nbgrader once), with
-   :class:`~grader.worker.execute.SandboxExecute` instead of ``Execute``
-   and no other autograde preprocessor: the result is the sanitized,
-   executed notebook, exactly what nbgrader's ``Execute`` would hand to the
-   next preprocessor;
-3. returns the executed notebooks, the static flags, the probe's report,
-   and how it went, as a :class:`~grader.messages.TaskResult`; and removes
-   the scratch course and every process of the task's uid.
+   :class:`~grader.worker.execute.SandboxExecute` instead of ``Execute``,
+   then the rest of the course's autograde pipeline but the two steps that
+   need the real gradebook (:mod:`grader.worker.pipeline`): the result is
+   the notebook nbgrader writes in ``autograded/``, with the grades and
+   comments ``SaveAutoGrades`` would record;
+3. returns those notebooks and grades, the static flags, the probe's
+   report, and how it went, as a :class:`~grader.messages.TaskResult`; and
+   removes the scratch course and every process of the task's uid.
 
 It never raises: every failure is described in the returned result.
 """
@@ -47,6 +48,7 @@ from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, ui
 from grader.sandbox.spec import SandboxSpec, TaskSettings
 from grader.worker import execute
 from grader.worker.flags import static_flags
+from grader.worker.pipeline import after_execute, read_grades
 from grader.worker.zygote import ZygoteTimeout, shared_zygote
 
 __all__ = ["run_task", "scratch_config"]
@@ -55,21 +57,26 @@ MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 LOG_TAIL = 4000
 
 
-def scratch_config(course_config: str) -> str:
+def scratch_config(course_config: str, grades_report: str) -> str:
     """The scratch course's ``nbgrader_config.py``: the course's own, then the grader's overrides.
 
     nbgrader reads its configuration from this file in another process (forked by the zygote), so the
-    overrides must be text; the text is one call, to a function named by import here, and the values
+    overrides must be text; the text is calls to functions named by import here, and the values
     travel as a :class:`~grader.sandbox.spec.TaskSettings` in :data:`grader.worker.execute.SETTINGS_FILE`
-    beside it (see :func:`grader.worker.execute.configure_scratch_course`).
+    beside it (see :func:`grader.worker.execute.configure_scratch_course`). After the sandbox's
+    execution, the course's own pipeline runs up to the gradebook
+    (:func:`grader.worker.pipeline.after_execute`, its grades written to ``grades_report``).
     """
-    configure = execute.configure_scratch_course
+    configure, after = execute.configure_scratch_course, after_execute
     return "\n".join([
         course_config,
         "",
         "# ---- added by `course grade` for a scratch course on a worker ----",
         f"from {configure.__module__} import {configure.__name__} as _configure",
+        f"from {after.__module__} import {after.__name__} as _after_execute",
+        f"_after = _after_execute(c, {grades_report!r})",
         "_configure(c, __file__)",
+        "c.Autograde.autograde_preprocessors = list(c.Autograde.autograde_preprocessors) + _after",
     ]) + "\n"
 
 
@@ -229,7 +236,8 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
                             probe_report=str(probe_report), phases_report=str(phases_report),
                             causes_report=str(causes_report), cell_timeout=options.cell_timeout)
     (course / execute.SETTINGS_FILE).write_text(settings.to_json())
-    (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text))
+    grades_report = scratch / "grades.json"
+    (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text, str(grades_report)))
     arguments = ["autograde", assignment, "--student", student, "--force", "--Autograde.create_student=True"]
     log_path = scratch / "nbgrader.log"
     stopwatch.lap("scratch")
@@ -248,6 +256,7 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
     result.log = _tail(log_path, LOG_TAIL)  # where nbgrader says what went wrong
     result.probe = _read_probe(probe_report)
     executed = _read_causes(causes_report)
+    graded = read_grades(str(grades_report))
     folder = course / "autograded" / student / assignment
     submitted = course / "submitted" / student / assignment
     causes = []
@@ -256,8 +265,11 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
         if path.is_file() and not path.is_symlink() and returncode == 0:
             if path.stat().st_size > MAX_NOTEBOOK_BYTES:
                 result.errors[name] = "the executed notebook is too large"
+            elif name not in graded:
+                result.errors[name] = "no grades came back from nbgrader"
             else:
                 result.notebooks[name] = path.read_bytes()
+                result.grades[name] = graded[name]
         elif (submitted / f"{name}.ipynb").exists():
             cause = result.cause or executed.get(name) or cause_before_execution(
                 (submitted / f"{name}.ipynb").read_bytes(), [f for f in result.flags if f.notebook == name])

@@ -175,11 +175,6 @@ ALLOWED_FOREIGN_WRITES = {
     ("grader/worker/zygote.py", "sys.stdout"),
     ("grader/worker/zygote.py", "sys.stderr"),
     ("grader/worker/zygote.py", "sys.argv"),
-    # the recorder runs nbgrader's own converter a second time; these two share one engine and one
-    # compiled schema with it, for the time of a batch, and put nbgrader's names back after. They go
-    # with that second run of the converter (issue 23 item 2 replaces it with a bulk merge).
-    ("grader/instructor/gradebook.py", "module.Gradebook"),
-    ("grader/instructor/record.py", "module.jsonschema"),
 }
 
 

@@ -1,28 +1,30 @@
-"""The recorder's batches: the same gradebook rows as nbgrader's own, one submission at a time.
+"""The recorder's bulk merge: the same gradebook rows and files as nbgrader's own converter.
 
 Four submissions of the corpus (a reference, a blank, a correct answer that warns on stderr, a deleted
 test cell) are graded once by a worker's task (unsandboxed: the sandbox is not what is tested here),
 plus one result that came back without an executed notebook (a crash). The five results are recorded
 
-* one at a time with nbgrader's own gradebooks (``Recorder(shared=False)``: how plain ``nbgrader
-  autograde`` writes them);
-* in one batch (``Recorder.record_batch``: one engine and one transaction);
+* one at a time by nbgrader's own converter, replaying the executed notebooks
+  (:func:`tests.grading.nbgrader_recording.record_with_nbgrader`: how plain ``nbgrader autograde``
+  writes them);
+* in one batch (``Recorder.record_batch``: the bulk merge, one transaction, no nbgrader ``Gradebook``);
 
 on SQLite and on PostgreSQL, each into a fresh gradebook: every row must be the same
-(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says. A batch
+(:func:`grader.instructor.gradebook.gradebook_snapshot`), and so must what each result says and every
+file of ``autograded/``, byte for byte and mode for mode. A batch
 whose commit fails keeps nothing, and each of its results says why.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 
 import nbgrader.api
 import pytest
 
 from grader.instructor.engine import GradeOptions
-from grader.instructor.gradebook import SharedGradebook, empty_gradebook, gradebook_snapshot
+from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot
+from grader.instructor.merge import Merger
 from grader.instructor.plan import assignment_bundle, read_submission
 from grader.instructor.record import Recorder
 from grader.messages import Flag, Status, TaskResult
@@ -30,6 +32,7 @@ from grader.worker.task import run_task
 from tests.course_copy import nbgrader as run_nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import clone_course
+from tests.grading.nbgrader_recording import record_with_nbgrader
 from tests.postgres_server import create_database
 
 GRADED = ["reference", "blank", "stderr-warning", "deleted-test-cell"]
@@ -53,31 +56,38 @@ def worker_results(template, artifacts):
 
 def _record(course, db_url, results, batched, monkeypatch):
     results = [dataclasses.replace(r, phases=dict(r.phases)) for r in results]
-    recorder = Recorder(course, db_url, shared=batched)
-    engines = []  # engines nbgrader's Gradebook made for itself: none when every one joined the batch
+    engines = []  # engines of nbgrader's Gradebook: none while the bulk merge records
     original = nbgrader.api.create_engine
     monkeypatch.setattr(nbgrader.api, "create_engine", lambda *a, **k: engines.append(a) or original(*a, **k))
     try:
         if batched:
-            recorder.record_batch(results)
+            recorder = Recorder(course, db_url)
+            try:
+                recorder.record_batch(results)
+            finally:
+                recorder.close()
         else:
-            for result in results:
-                recorder.record(result)
+            record_with_nbgrader(course, results, db_url)
     finally:
         monkeypatch.setattr(nbgrader.api, "create_engine", original)
-        recorder.close()
     assert bool(engines) != batched, f"{len(engines)} engines of nbgrader's own while recording"
     said = {r.student: (r.recorded, r.graded, r.score, r.max_score, r.cells, bool(r.record_error))
             for r in results}
-    return gradebook_snapshot(db_url), said
+    base = course / "autograded"
+    files = {path.relative_to(base).as_posix(): (path.stat().st_mode, path.read_bytes())
+             for path in sorted(base.rglob("*")) if path.is_file()}
+    return gradebook_snapshot(db_url), said, files
 
 
 def _compare(one_at_a_time, batched):
-    rows, said = one_at_a_time
-    batch_rows, batch_said = batched
+    rows, said, files = one_at_a_time
+    batch_rows, batch_said, batch_files = batched
     assert {key[1] for key in rows} == set(GRADED) | {CRASHED}
     assert batch_rows == rows
     assert batch_said == said
+    assert sum(name.endswith(".ipynb") for name in files) == len(GRADED)
+    assert sorted(batch_files) == sorted(files)
+    assert [name for name in files if batch_files[name] != files[name]] == []
     assert said["reference"][1] and not said[CRASHED][1]  # graded; recorded by nbgrader without a score
 
 
@@ -100,49 +110,58 @@ def test_a_batch_leaves_the_same_postgresql_gradebook(template, postgres, worker
     _compare(*runs)
 
 
-def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
-                                                                               monkeypatch):
-    course = clone_course(template[0], "recorder-commit-fails")
+def _batch_failing_when(template, name, fail, worker_results, monkeypatch):
+    """Record ``worker_results`` in one batch into a clone of the course, ``fail(batch)`` called after each
+    merge inside its transaction; returns the course, its gradebook's URL and the results."""
+    course = clone_course(template[0], name)
     url = f"sqlite:///{course / 'gradebook.db'}"
-    real = SharedGradebook.transaction
+    real = Merger.merge_batch
 
-    @contextlib.contextmanager
-    def failing_commit(self):
-        with real(self):
-            yield
-            raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+    def merge_then_fail(self, connection, batch):
+        scores = real(self, connection, batch)
+        fail(batch)
+        return scores
 
-    monkeypatch.setattr(SharedGradebook, "transaction", failing_commit)
+    monkeypatch.setattr(Merger, "merge_batch", merge_then_fail)
     results = [dataclasses.replace(r, phases=dict(r.phases)) for r in worker_results]
     recorder = Recorder(course, url)
     try:
         recorder.record_batch(results)
     finally:
         recorder.close()
+    return course, url, results
+
+
+def test_a_batch_whose_commit_fails_says_so_for_each_result_and_keeps_nothing(template, worker_results,
+                                                                               monkeypatch):
+    def failing_commit(batch):
+        raise OSError("disk full")  # inside the transaction: it is rolled back, as a failed commit is
+
+    course, url, results = _batch_failing_when(template, "recorder-commit-fails", failing_commit,
+                                               worker_results, monkeypatch)
     for result in results:
         assert not result.recorded and not result.graded and result.score is None, result.student
         assert "the gradebook transaction failed: OSError: disk full" in result.record_error
     assert not gradebook_snapshot(url), "rows of a failed batch were kept"
 
 
-def test_the_recorder_s_metadata_check_raises_what_jsonschema_raises():
-    import jsonschema
-    from nbgrader.nbgraderformat import MetadataValidator
+def test_a_submission_that_breaks_the_batch_s_transaction_costs_only_its_own_recording(template,
+                                                                                      worker_results,
+                                                                                      monkeypatch):
+    def breaks_on_blank(batch):
+        if any(rows.student == "blank" for rows in batch):
+            raise ValueError("a row the gradebook refuses")
 
-    from grader.instructor.record import _SchemaChecker
-
-    schema = MetadataValidator().schema
-    good = {"schema_version": 3, "grade": True, "solution": False, "locked": True, "points": 2,
-            "grade_id": "test_a"}
-    checker = _SchemaChecker()
-    for _ in range(2):  # the second call uses the compiled validator
-        checker.validate(good, schema)
-        for bad in ({**good, "points": "two"}, {**good, "grade_id": "test a!"}, {**good, "locked": 1}):
-            with pytest.raises(jsonschema.ValidationError) as ours:
-                checker.validate(bad, schema)
-            with pytest.raises(jsonschema.ValidationError) as theirs:
-                jsonschema.validate(bad, schema)
-            assert ours.value.message == theirs.value.message
+    course, url, results = _batch_failing_when(template, "recorder-one-breaks", breaks_on_blank,
+                                               worker_results, monkeypatch)
+    said = {r.student: r for r in results}
+    assert not said["blank"].recorded
+    assert "ValueError: a row the gradebook refuses" in said["blank"].record_error
+    assert said["reference"].graded and said["reference"].score == said["reference"].max_score > 0
+    students = {key[1] for key in gradebook_snapshot(url)}
+    assert "blank" not in students and {"reference", CRASHED} <= students
+    assert not (course / "autograded" / "blank").exists()
+    assert (course / "autograded" / "reference" / corpus.ASSIGNMENT).is_dir()
 
 
 def _flags(url, student):
@@ -158,13 +177,12 @@ def _set_by_hand(url, student, flagged):
         gb.db.commit()
 
 
-@pytest.mark.parametrize("batched", [False, True])
-def test_a_clean_regrade_clears_the_grader_s_flag_and_keeps_a_person_s(template, worker_results, batched):
-    course = clone_course(template[0], f"recorder-flags-{batched}")
+def test_a_clean_regrade_clears_the_grader_s_flag_and_keeps_a_person_s(template, worker_results):
+    course = clone_course(template[0], "recorder-flags")
     url = f"sqlite:///{course / 'gradebook.db'}"
     clean = next(r for r in worker_results if r.student == "reference")
     flagged = dataclasses.replace(clean, flags=[Flag("dynamic-code", corpus.ASSIGNMENT)])
-    recorder = Recorder(course, url, shared=batched)
+    recorder = Recorder(course, url)
 
     def regrade(result):
         result = dataclasses.replace(result, phases=dict(result.phases))
