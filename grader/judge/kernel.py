@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from grader.judge.cells import InstructorCells, judge_cell, judge_namespace
+from grader.judge.cells import InstructorCells, judge_namespace, run_test_cell
 from grader.judge.channel import KernelLost, Limits, connect
 from grader.judge.remote import Remote
 
@@ -24,11 +24,17 @@ __all__ = ["Verdict", "Judgement", "serve_code", "judge_kernel"]
 
 @dataclass(frozen=True)
 class Verdict:
-    """A test cell's verdict: ``message`` is empty when it passed, else one line (the failure)."""
+    """A test cell's verdict: ``message`` is empty when it passed, else one line (the failure).
+
+    ``passed`` says the judge's run of the cell raised nothing; ``stderr`` is what it wrote to stderr,
+    which nbgrader's pipeline weighs as it would in the kernel (a stderr output zeroes the cell unless
+    the course moves stderr to stdout, as this course's ``nbgrader_config.py`` does).
+    """
 
     grade_id: str
     passed: bool
     message: str = ""
+    stderr: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,8 @@ def judge_kernel(client, cells: InstructorCells, socket_path: str, interrupt, li
             verdicts = [Verdict(test.grade_id, False, reason) for test in cells.tests]
         else:
             for test in cells.tests:
-                reason = judge_cell(test.source, test.grade_id, namespace)
-                verdicts.append(Verdict(test.grade_id, reason is None, reason or ""))
+                reason, stderr = run_test_cell(test.source, test.grade_id, namespace)
+                verdicts.append(Verdict(test.grade_id, reason is None, reason or "", stderr))
             del namespace
     finally:
         lost = remote.channel.lost

@@ -3,9 +3,11 @@
 :class:`JudgeExecute` executes every cell of the submission **except the test cells**, then judges the
 test cells (:func:`grader.judge.kernel.judge_kernel`) from the instructor's notebook of the same name
 in ``instructor_folder`` and writes each verdict into its cell: an ``error`` output for a failure, one
-line of ``stdout`` text for a pass, never an ``execute_result``. nbgrader's ``SaveAutoGrades`` then
-scores the cells as usual: points only when the judge's run raised nothing. No output from the
-student's kernel ever lands in a test cell.
+line of ``stdout`` text for a pass, never an ``execute_result``, after a ``stderr`` output when the
+judge's run of the cell wrote to stderr (a warning replayed from a student's call: it costs the cell
+what stderr costs in the course's pipeline). nbgrader's ``SaveAutoGrades`` then scores the cells as
+usual: points only when the judge's run raised nothing. No output from the student's kernel ever
+lands in a test cell, and what it reports can only take points away.
 
 It is the one place of that behaviour: ``course check`` runs it as is (:func:`configure_judge`),
 ``course grade``'s workers run it together with the sandbox's execution
@@ -27,6 +29,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Unicode
 
 from grader.judge.cells import InstructorCells, instructor_cells
+from grader.judge.channel import Limits
 from grader.judge.kernel import Verdict, judge_kernel
 from grader.nbgrader_terms import grade_id, is_test_cell
 
@@ -89,25 +92,29 @@ class JudgeExecute(Execute):
             if cell.cell_type == "code" and is_test_cell(cell):
                 reason = self._missing or "JudgeError: the instructor's notebook has no such test cell"
                 missing = Verdict(grade_id(cell) or "?", False, reason)
-                cell.outputs = [_output(by_id.get(grade_id(cell), missing))]
+                cell.outputs = _outputs(by_id.get(grade_id(cell), missing))
 
     def _verdicts(self) -> list[Verdict]:
         if self._cells is None:
             return []
         with tempfile.TemporaryDirectory(prefix="judge-") as folder:
             socket_path = os.path.join(self.socket_folder or folder, SOCKET_NAME)
+            # a call into the student's code may take as long as a cell (nbgrader's per-cell timeout)
+            limits = Limits(call_seconds=float(self.timeout)) if self.timeout else None
             judgement = judge_kernel(_SyncClient(self.kc), self._cells, socket_path,
-                                     run_sync(self.km.interrupt_kernel), label="judge")
+                                     run_sync(self.km.interrupt_kernel), limits, label="judge")
         self.kernel_lost = judgement.kernel_lost
         return list(judgement.verdicts)
 
 
-def _output(verdict: Verdict) -> nbformat.NotebookNode:
+def _outputs(verdict: Verdict) -> list[nbformat.NotebookNode]:
+    """The test cell's outputs: what the judge's run wrote to stderr, if anything, then the verdict."""
+    outputs = [nbformat.v4.new_output("stream", name="stderr", text=verdict.stderr)] if verdict.stderr else []
     if verdict.passed:
-        return nbformat.v4.new_output("stream", name="stdout", text=PASSED_TEXT)
+        return outputs + [nbformat.v4.new_output("stream", name="stdout", text=PASSED_TEXT)]
     name, _, value = verdict.message.partition(": ")
-    return nbformat.v4.new_output("error", ename=name or "Error", evalue=value,
-                                  traceback=[f"{name}: {value}"])
+    return outputs + [nbformat.v4.new_output("error", ename=name or "Error", evalue=value,
+                                             traceback=[f"{name}: {value}"])]
 
 
 class _SyncClient:
