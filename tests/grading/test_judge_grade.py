@@ -8,7 +8,9 @@ One course copy of ``01_computation_graphs``, five students:
 * ``broken-rebound``: ``broken``, and its cell rebinds the checks the test cells call
   (``assert_tensor_close``, ``checked_call``, ``course.testing.assert_tensor_close``);
 * ``broken-transformer``: ``broken``, and its cell installs an IPython input transformer that turns
-  every later cell that calls ``fruit_price`` (its test cell) into ``pass``.
+  every later cell that calls ``fruit_price`` (its test cell) into ``pass``;
+* ``stderr-warning`` (a correct ``fruit_price`` that prints a warning on stderr) and ``loop-function``
+  (a ``fruit_price`` that never returns): graded as plain nbgrader grades them.
 
 Both tricks fool plain ``nbgrader autograde`` (run on a copy: it gives them more than ``broken``);
 through ``course grade`` they earn exactly what ``broken`` earns. The course's ``nbgrader_config.py``
@@ -59,8 +61,21 @@ def _quiet(lines):
     return ["pass\\n"] if calls and not any("def fruit_price" in line for line in lines) else lines
 get_ipython().input_transformers_post.append(_quiet)
 '''
+WARNS = '''
+_fruit_price = fruit_price
+
+def fruit_price(*args, **kwargs):
+    import sys
+    print("warning: rounding to cents", file=sys.stderr)
+    return _fruit_price(*args, **kwargs)
+'''
+LOOPS = '''
+def fruit_price(apple, apple_num, orange, orange_num, tax):
+    while True:
+        pass
+'''
 STUDENTS = {"reference": None, "blank": None, "broken": BROKEN, "broken-rebound": BROKEN + REBOUND,
-            "broken-transformer": BROKEN + TRANSFORMER}
+            "broken-transformer": BROKEN + TRANSFORMER, "stderr-warning": WARNS, "loop-function": LOOPS}
 #: added to the graded copy's nbgrader_config.py: every code the worker's nbgrader sends to a kernel
 RECORDER = '''
 import json as _json
@@ -70,7 +85,8 @@ def _recorded(self, code, *args, **kwargs):
     with open({log!r}, "a") as _log:
         _log.write(_json.dumps(code) + "\\n")
     return _execute(self, code, *args, **kwargs)
-_Client.execute = _recorded
+if _execute.__name__ != "_recorded":  # nbgrader loads its configuration more than once
+    _Client.execute = _recorded
 '''
 
 
@@ -113,9 +129,13 @@ def judged(artifacts):
 
 def test_no_line_of_a_test_cell_is_ever_sent_to_a_kernel(judged):
     notebook = read_notebook(source_path(ASSIGNMENT))
+    other_code = "\n".join(cell.source for cell in notebook.cells
+                           if cell.cell_type == "code" and not is_test_cell(cell))
+    # the lines of test cells, visible and hidden, but those a solution or given cell holds too
     test_lines = {line.strip() for cell in notebook.cells if is_test_cell(cell)
                   for line in cell.source.split("\n") if len(line.strip()) >= 12}
-    assert hidden_lines(notebook.cells) <= test_lines
+    test_lines = {line for line in test_lines if line not in other_code}
+    assert hidden_lines(notebook.cells) <= test_lines and len(test_lines) > 50
     sent = judged["sent"]
     # control: the recorder saw the student's cells and the judge's one serving cell, for every student
     assert sum("def fruit_price(" in code for code in sent) >= len(STUDENTS)
@@ -134,6 +154,12 @@ def test_tricks_that_fool_plain_nbgrader_earn_what_the_broken_answer_earns(judge
         assert plain[trick]["total"] > plain["broken"]["total"], f"{trick} does not fool plain nbgrader"
         assert graded[trick] == graded["broken"], trick
     assert graded["blank"] == plain["blank"]
+    # a warning on stderr costs what it costs in the course's pipeline (moved to stdout: nothing)
+    assert graded["stderr-warning"] == plain["stderr-warning"] == graded["reference"]
+    # a call that runs longer than a cell may: the cell fails, and the summary counts it as a timeout
+    assert graded["loop-function"] == plain["loop-function"]
+    assert graded["loop-function"]["test_fruit_price"] == 0 < graded["loop-function"]["total"]
+    assert "loop-function" in judged["run"]["stdout"].split("cell timeouts")[1]
 
 
 def test_the_judge_writes_its_verdict_into_each_test_cell_never_an_execute_result(judged):
@@ -142,9 +168,10 @@ def test_the_judge_writes_its_verdict_into_each_test_cell_never_an_execute_resul
         executed = read_notebook(folder / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         for cell in executed.cells:
             if is_test_cell(cell):
-                # the verdict, after what the judge's run wrote to stderr, if anything
+                # the verdict, after what the judge's run wrote to stderr, if anything (which the
+                # course's pipeline moves to stdout)
                 *before, output = cell.outputs
-                assert all(o.output_type == "stream" and o.name == "stderr" for o in before), student
+                assert all(o.output_type == "stream" and o.text != PASSED_TEXT for o in before), student
                 assert output.output_type in ("error", "stream"), (student, grade_id(cell))
                 if output.output_type == "stream":
                     assert output.text == PASSED_TEXT
