@@ -19,6 +19,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from course.spies import KERNEL_SIDE
 from grader.judge.remote import Remote
 from grader.nbgrader_terms import (
     grade_id,
@@ -100,10 +101,18 @@ def judge_namespace(cells: InstructorCells, remote: Remote, label: str = "judge"
     """The namespace test cells run in: setup, graded names as handles, given cells.
 
     A graded name the student's kernel does not define is left unbound, so that a test using it
-    fails with a NameError, as it would in the student's notebook.
+    fails with a NameError, as it would in the student's notebook. A class of the course package
+    that the setup cell bound and that is marked :data:`course.spies.KERNEL_SIDE` (a spy a test hands
+    to the student's code) stands for the same class in the student's kernel: its instances are made
+    there.
     """
     namespace: dict = {"__name__": "__main__"}
     _execute(cells.setup, f"{label}:setup", namespace)
+    for name, value in list(namespace.items()):
+        if isinstance(value, type) and value.__dict__.get(KERNEL_SIDE) is True:
+            kernel_class = remote.apply("kernel_side_class", (value.__module__, value.__qualname__), name)
+            object.__setattr__(kernel_class, "_judge_label", name)
+            namespace[name] = kernel_class
     for name in cells.graded_names:
         with contextlib.suppress(NameError):
             namespace[name] = remote.lookup(name)
