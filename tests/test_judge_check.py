@@ -1,4 +1,4 @@
-"""``course check`` (the judge by default): nbgrader scores the judge's verdicts; kernel cheats earn 0."""
+"""``course check``, the judge by default: nbgrader scores its verdicts; kernel cheats change nothing."""
 
 import nbformat
 
