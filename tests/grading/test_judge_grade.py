@@ -10,7 +10,9 @@ One course copy of ``01_computation_graphs``, five students:
 * ``broken-transformer``: ``broken``, and its cell installs an IPython input transformer that turns
   every later cell that calls ``fruit_price`` (its test cell) into ``pass``;
 * ``stderr-warning`` (a correct ``fruit_price`` that prints a warning on stderr) and ``loop-function``
-  (a ``fruit_price`` that never returns): graded as plain nbgrader grades them.
+  (a ``fruit_price`` that never returns): graded as plain nbgrader grades them;
+* ``dies-when-judged`` and ``hangs-when-judged``: the reference, but a ``fruit_price`` that kills its
+  kernel, or ignores SIGINT and never returns, when the judge calls it.
 
 Both tricks fool plain ``nbgrader autograde`` (run on a copy: it gives them more than ``broken``);
 through ``course grade`` they earn exactly what ``broken`` earns. The course's ``nbgrader_config.py``
@@ -74,8 +76,22 @@ def fruit_price(apple, apple_num, orange, orange_num, tax):
     while True:
         pass
 '''
+# the reference's fruit_price, unless the judge calls it (its caller is the kernel's side of the channel)
+WHEN_JUDGED = '''
+import os, signal, sys
+_fruit_price = fruit_price
+
+def fruit_price(*args, **kwargs):
+    if sys._getframe(1).f_code.co_filename.endswith("kernel_channel.py"):
+        {action}
+    return _fruit_price(*args, **kwargs)
+'''
+DIES = WHEN_JUDGED.format(action="os._exit(1)")
+HANGS = WHEN_JUDGED.format(action="signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                                  "        while True:\n            pass")
 STUDENTS = {"reference": None, "blank": None, "broken": BROKEN, "broken-rebound": BROKEN + REBOUND,
-            "broken-transformer": BROKEN + TRANSFORMER, "stderr-warning": WARNS, "loop-function": LOOPS}
+            "broken-transformer": BROKEN + TRANSFORMER, "stderr-warning": WARNS, "loop-function": LOOPS,
+            "dies-when-judged": DIES, "hangs-when-judged": HANGS}
 #: added to the graded copy's nbgrader_config.py: every code the worker's nbgrader sends to a kernel
 RECORDER = '''
 import json as _json
@@ -160,6 +176,23 @@ def test_tricks_that_fool_plain_nbgrader_earn_what_the_broken_answer_earns(judge
     assert graded["loop-function"] == plain["loop-function"]
     assert graded["loop-function"]["test_fruit_price"] == 0 < graded["loop-function"]["total"]
     assert "loop-function" in judged["run"]["stdout"].split("cell timeouts")[1]
+
+
+def test_a_kernel_that_dies_or_hangs_while_judged_fails_the_cells_left_and_nothing_else(judged):
+    graded = _scores(judged["course"])
+    before = ["test_derive_local_gradients", "test_mul_layer", "test_add_layer",
+              "test_derive_price_gradients"]
+    kept = sum(graded["reference"][cell] for cell in before)
+    for student in ("dies-when-judged", "hangs-when-judged"):
+        row = judged["run"]["report"][student]
+        assert row["status"] == "graded", row
+        assert all(graded[student][cell] == graded["reference"][cell] for cell in before), graded[student]
+        assert graded[student]["total"] == kept, graded[student]
+        folder = judged["course"] / "autograded" / student / ASSIGNMENT
+        executed = read_notebook(folder / f"{ASSIGNMENT}.ipynb")
+        messages = {grade_id(cell): cell_error_line(cell) for cell in executed.cells if is_test_cell(cell)}
+        assert messages["test_value_topological_order"].startswith("KernelLost: "), messages
+    assert judged["run"]["report"]["reference"]["status"] == "graded"
 
 
 def test_the_judge_writes_its_verdict_into_each_test_cell_never_an_execute_result(judged):
