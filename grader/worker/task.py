@@ -7,13 +7,15 @@ course root: everything comes in its arguments (an
 LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
-   assignment's structure, ``submitted/<student>/<assignment>/``);
+   assignment's structure, ``submitted/<student>/<assignment>/``, and, for
+   the judge, the instructor's notebooks in ``source/<assignment>/``);
 2. runs ``nbgrader autograde`` there, in a fresh process forked by
    :mod:`grader.worker.zygote` (which has imported nbgrader once), with
-   :class:`~grader.worker.execute.SandboxExecute` instead of ``Execute``
-   and no other autograde preprocessor: the result is the sanitized,
-   executed notebook, exactly what nbgrader's ``Execute`` would hand to the
-   next preprocessor;
+   :class:`~grader.worker.execute.SandboxJudgeExecute` (with the judge, the
+   default) or :class:`~grader.worker.execute.SandboxExecute` instead of
+   ``Execute`` and no other autograde preprocessor: the result is the
+   sanitized, executed notebook, its test cells holding the judge's
+   verdicts, which the recorder hands to the rest of nbgrader's pipeline;
 3. returns the executed notebooks, the static flags, the probe's report,
    and how it went, as a :class:`~grader.messages.TaskResult`; and removes
    the scratch course and every process of the task's uid.
