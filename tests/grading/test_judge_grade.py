@@ -15,7 +15,8 @@ One course copy of ``01_computation_graphs``, five students:
   kernel, or ignores SIGINT and never returns, when the judge calls it.
 
 Both tricks fool plain ``nbgrader autograde`` (run on a copy: it gives them more than ``broken``);
-through ``course grade`` they earn exactly what ``broken`` earns. The course's ``nbgrader_config.py``
+through ``course grade`` they earn exactly what ``broken`` earns, and through ``course grade
+--no-judge`` what plain nbgrader gives. The course's ``nbgrader_config.py``
 of the graded copy wraps ``KernelClient.execute`` on the worker to record every ``execute_request``:
 no line of any test cell, hidden or visible, is ever sent to a kernel. Feedback and ``course report``
 show the judge's one-line message, and no hidden line.
@@ -140,7 +141,15 @@ def judged(artifacts):
     run = course_grade(graded, ASSIGNMENT, "--workers", "2")
     assert run["status"] in (0, 1), run["stderr"][-3000:]
     sent = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return {"plain": plain, "course": graded, "run": run, "sent": sent}
+    without = course_grade(clone_course(course, "judge-off"), ASSIGNMENT, "--workers", "2", "--no-judge")
+    assert without["status"] in (0, 1), without["stderr"][-3000:]
+    return {"plain": plain, "course": graded, "run": run, "sent": sent, "without": without}
+
+
+def test_without_the_judge_course_grade_grades_as_plain_nbgrader(judged):
+    """``--no-judge``: the test cells run in the kernel, and every trick earns what plain nbgrader gives."""
+    assert _scores(judged["without"]["course"]) == _scores(judged["plain"])
+    assert all("judge" not in row["phases"] for row in judged["without"]["report"].values())
 
 
 def test_no_line_of_a_test_cell_is_ever_sent_to_a_kernel(judged):
