@@ -12,19 +12,24 @@ the seven assignments: 56 submissions). Then, each on a fresh copy of
 that course:
 
 1. ``nbgrader autograde "*"`` (serial, no sandbox: the baseline);
-2. ``course grade "*" --workers 1``;
-3. ``course grade "*" --workers 2``.
+2. ``course grade "*" --workers 1 --no-judge``;
+3. ``course grade "*" --workers 2 --no-judge``.
 
 Each run is repeated ``--repeat`` times (3 by default), each time on a fresh
-copy, and the median is taken; the load average is printed before each. For
-each it prints the wall time and submissions per minute, and for the
-``course grade`` runs the per-submission task time (median and max), the
-median seconds of each phase of a task (``TaskResult.phases``) and of each
-step of the start-up (``StartupTimings``, median of the repeats per step)
-from their JSON report, and checks that the gradebooks agree.
+copy, and the median is taken; the load average is printed before each.
+``course grade`` runs with ``--no-judge`` (the test cells run in the kernel,
+as in the baseline: the figures of issue 23); ``--runs`` may name
+``course-grade-1-judge`` and ``course-grade-2-judge``, the same with the
+judge, ``course grade``'s default. For each it prints the wall time and
+submissions per minute, and for the ``course grade`` runs the per-submission
+task time (median and max), the median seconds of each phase of a task
+(``TaskResult.phases``) and of each step of the start-up (``StartupTimings``,
+median of the repeats per step) from their JSON report, and checks that the
+gradebooks agree.
 
-``course grade`` runs with ``--no-judge`` when its ``--help`` lists that flag
-(the judge's own cost is measured elsewhere).
+``--judge-compare`` runs instead ``course grade "*" --workers 2`` with the judge and with
+``--no-judge``, interleaved (on, off, on, off, ...) ``--repeat`` times each, each on a
+fresh copy, and prints both medians and the judge's overhead (issue 21's bar: at most 15 %).
 """
 
 from __future__ import annotations
@@ -80,17 +85,14 @@ def build(base: Path, assignments: list[str], students: int) -> tuple[Path, int]
 
 
 def course_grade_command() -> list[str]:
-    """``course grade "*"`` as the benchmark runs it: with ``--no-judge`` when this version has it."""
-    command = [sys.executable, "-m", "grader", "grade", "*", "--no-progress", "--report", "report.json"]
-    listed = subprocess.run(command[:4] + ["--help"], env=environment(), capture_output=True, text=True)
-    if "--no-judge" in listed.stdout:
-        command.append("--no-judge")
-    return command
+    """``course grade "*"`` as the benchmark runs it (with the judge, its default)."""
+    return [sys.executable, "-m", "grader", "grade", "*", "--no-progress", "--report", "report.json"]
 
 
 def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     course = base / label
     shutil.rmtree(course, ignore_errors=True)
+    course.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template, course)
     load = load_average()
     started = time.perf_counter()
@@ -144,14 +146,37 @@ def startup_lines(outcome: dict) -> list[str]:
     return lines
 
 
+def judge_compare(template: Path, base: Path, commands: dict, count: int, repeats: int) -> None:
+    """``course grade --workers 2`` with the judge and without, interleaved; medians and the overhead."""
+    seconds: dict[str, list[float]] = {"course-grade-2-judge": [], "course-grade-2": []}
+    snapshots = []
+    for index in range(repeats):
+        for label in seconds:
+            outcome = run(label, template, base / f"repeat{index}", commands[label])
+            seconds[label].append(outcome["seconds"])
+            print(f"{label} (run {index + 1}): {outcome['seconds']:.1f} s, "
+                  f"graded {outcome.get('graded')}/{count}")
+            snapshot = gradebook_snapshot(f"sqlite:///{outcome['course'] / 'gradebook.db'}")
+            snapshots.append({k: v for k, v in snapshot.items() if "grade" in k})
+            shutil.rmtree(outcome["course"], ignore_errors=True)
+    on, off = (statistics.median(seconds[label]) for label in seconds)
+    print(f"median of {repeats}: judge on {on:.1f} s, judge off {off:.1f} s; "
+          f"the judge adds {(on / off - 1) * 100:.1f} % ({count} submissions)")
+    same = all(s == snapshots[0] for s in snapshots)
+    print(f"the {len(snapshots)} gradebooks hold the same grades: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--assignments", default=",".join(DEFAULT_ASSIGNMENTS))
     parser.add_argument("--keep", action="store_true", help="keep the throwaway courses")
     parser.add_argument("--runs", default="nbgrader-serial,course-grade-1,course-grade-2",
-                        help="which runs, comma-separated (default: all three)")
+                        help="which runs, comma-separated (default: the first three; also "
+                             "course-grade-1-judge, course-grade-2-judge)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the median is shown")
+    parser.add_argument("--judge-compare", action="store_true",
+                        help="only course grade --workers 2 with and without the judge, interleaved")
     args = parser.parse_args()
     assignments = [a for a in args.assignments.split(",") if a]
     base = Path(tempfile.mkdtemp(prefix="grading-speed-"))
@@ -165,9 +190,14 @@ def main() -> None:
         print("course grade runs as: " + " ".join(course_grade[2:]))
         commands = {
             "nbgrader-serial": [sys.executable, "-m", "nbgrader", "autograde", "*", "--force"],
-            "course-grade-1": course_grade + ["--workers", "1"],
-            "course-grade-2": course_grade + ["--workers", "2"],
+            "course-grade-1": course_grade + ["--workers", "1", "--no-judge"],
+            "course-grade-2": course_grade + ["--workers", "2", "--no-judge"],
+            "course-grade-1-judge": course_grade + ["--workers", "1"],
+            "course-grade-2-judge": course_grade + ["--workers", "2"],
         }
+        if args.judge_compare:
+            judge_compare(template, base, commands, count, args.repeat)
+            return
         runs = [repeated(label, template, base, commands[label], args.repeat)
                 for label in args.runs.split(",")]
         serial = runs[0]["seconds"]  # the first run is the yardstick of "vs serial"

@@ -25,8 +25,10 @@ Requests and replies are encoded tuples:
 * request ``(op, target, args, kwargs, errstate, frees, options)``: ``op`` names an entry of
   :data:`OPERATIONS`, or is ``"call"`` (call ``target``), ``"global"`` (a name of the namespace),
   ``"push"`` (write an array into an array reached from ``target`` through a path of attributes and
-  keys) or ``"close"``; ``frees`` returns references the judge no longer holds, as (ref, count)
-  pairs; ``options`` may ask for ``"memory"`` (the call's peak of traced memory).
+  keys), ``"kernel_side_class"`` (a class of the course package that the judge makes its instances
+  of here: a spy, :mod:`course.spies`) or ``"close"``; ``frees`` returns references the judge no
+  longer holds, as (ref, count) pairs; ``options`` may ask for ``"memory"`` (the call's peak of traced
+  memory).
 * reply ``("ok", value, facts)``, ``("error", name, is_builtin, args, text, facts)`` for an exception
   of the student's code, or ``("refused", type_name, where, reason, facts)`` for a result that is
   not plain data.
@@ -37,6 +39,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import copy
+import importlib
 import io
 import json
 import operator
@@ -59,6 +62,7 @@ from course.channel_codec import (
     recv_frame,
     send_frame,
 )
+from course.spies import KERNEL_SIDE
 from course.testing import _same, _snapshot
 
 __all__ = ["serve", "run_cells", "KernelSide", "OPERATIONS", "MAX_REQUEST_BYTES", "MAX_CAPTURED_CHARS"]
@@ -83,6 +87,16 @@ def _push(target: Any, path: list, array: np.ndarray) -> None:
     target[...] = array
 
 
+def _kernel_side_class(module: str, name: str) -> type:
+    """The course's class ``module.name`` marked :data:`course.spies.KERNEL_SIDE` (a spy), as here."""
+    if module != "course" and not module.startswith("course."):
+        raise ValueError(f"{module} is not a module of the course package")
+    found = getattr(importlib.import_module(module), name)
+    if not (isinstance(found, type) and getattr(found, KERNEL_SIDE, False) is True):
+        raise ValueError(f"{module}.{name} is not a class the judge makes in the kernel")
+    return found
+
+
 def _store(target: Any, path: list, step: tuple, value: Any) -> None:
     """Set the attribute or item ``step`` of the object reached from ``target`` by ``path``."""
     target = _follow(target, path)
@@ -105,7 +119,7 @@ OPERATIONS = {
     "list": list, "format": format, "float": float, "int": int, "complex": complex, "round": round,
     "isinstance": isinstance, "issubclass": issubclass, "getattr": getattr, "setattr": setattr,
     "delattr": delattr, "copy": copy.copy, "deepcopy": copy.deepcopy, "dir": dir, "push": _push,
-    "store": _store,
+    "store": _store, "kernel_side_class": _kernel_side_class,
 }
 
 

@@ -18,7 +18,10 @@ course's ``nbgrader_config.py`` and ``source/<assignment>/``) it runs
 ``nbgrader generate_assignment``, hands the learner's notebook in as student
 ``learner``, and runs ``nbgrader autograde``: the same preprocessors, the
 same hidden tests, the same per-cell timeout as the instructor's grading,
-but no sandbox (it is the learner's own code, on their own machine). Then it
+and, like ``course grade``, the judge decides the test cells in a process of
+its own (:mod:`grader.judge`; ``--in-kernel`` runs them in the notebook's
+kernel instead), but no sandbox (it is the learner's own code, on their own
+machine: no root needed). Then it
 prints, for each graded cell, the points and, for a failed one, the error's
 whole message (:func:`grader.nbgrader_terms.error_line`, the rule feedback
 and the class report follow too). It never prints test code: a message that
@@ -129,11 +132,12 @@ def _resolve(notebook: Path, assignment: str | None, root: Path | None) -> tuple
 
 
 def check_notebook(notebook: Path, assignment: str | None = None, root: Path | None = None,
-                   cell_timeout: int | None = None, judge: bool = False) -> dict:
+                   cell_timeout: int | None = None, judge: bool = True) -> dict:
     """Grade ``notebook`` against every test of its assignment.
 
-    With ``judge``, the test cells are decided by the judge (:mod:`grader.judge.nbgrader`): the
-    notebook's kernel runs its other cells, and no test code is sent to it.
+    With ``judge`` (the default, as ``course grade``), the test cells are decided by the judge
+    (:mod:`grader.judge.nbgrader`): the notebook's kernel runs its other cells, and no test code is
+    sent to it; without it (``--in-kernel``) they run in the kernel, as plain ``nbgrader autograde``.
 
     Returns
     -------
@@ -158,10 +162,10 @@ def check_notebook(notebook: Path, assignment: str | None = None, root: Path | N
         course = Path(tmp)
         copy_source_course(root, course, [assignment])
         if judge:
-            instructor = str(course / "source" / assignment / f"{assignment}.ipynb")
+            instructors = str(course / "source" / assignment)
             with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
                 config.write(f"\nfrom grader.judge.nbgrader import configure_judge\n"
-                             f"configure_judge(c, {instructor!r})\n")
+                             f"configure_judge(c, {instructors!r})\n")
         _nbgrader(course, "generate_assignment", assignment, "--force")
         folder = course / "submitted" / STUDENT / assignment
         folder.mkdir(parents=True)
@@ -217,7 +221,7 @@ def check_main(args) -> int:
           file=sys.stderr)
     try:
         result = check_notebook(args.notebook, args.assignment, args.root, args.cell_timeout,
-                                judge=getattr(args, "judge", False))
+                                judge=not args.in_kernel)
     except CheckError as error:
         print(f"course check: {error}", file=sys.stderr)
         return 2

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "(as nbgrader autograde --force)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run student code unconfined, with the grader's rights (trusted code only)")
+    grade.add_argument("--no-judge", action="store_true",
+                       help="run the test cells in the student's kernel, as plain nbgrader autograde does, "
+                            "instead of deciding them in the judge (code in the kernel can then fake a pass)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--root", default=".", help="course root (default: the current folder)")
     grade.add_argument("--scratch", help="scratch folder on each worker (default: $TMPDIR/course-grading)")
@@ -95,8 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the course repository (default: the nearest above the notebook or the current "
                             "folder, else the one this command was installed from)")
     check.add_argument("--cell-timeout", type=int, help="seconds per cell (default: nbgrader_config.py's)")
-    check.add_argument("--judge", action="store_true",
-                       help="decide the tests in a process of their own, as grading will (issue 21)")
+    check.add_argument("--in-kernel", action="store_true",
+                       help="run the tests in your notebook's kernel, as plain nbgrader autograde does, "
+                            "instead of deciding them in a process of their own as course grade does")
+    check.add_argument("--judge", action="store_true", help=argparse.SUPPRESS)  # the default since issue 21
 
     # --- course report (grader/instructor/report/) ---
     from grader.instructor.report.cli import add_report_parser
@@ -130,7 +135,7 @@ def _grade(args, argv: list[str], clock) -> int:
         "memory_mb", "cpu_seconds", "processes", "file_mb", "output_cell_kb", "output_total_kb")})
     options = GradeOptions(workers=args.workers, scheduler=args.scheduler, db_url=args.db, sandbox=sandbox,
                            limits=limits, cell_timeout=args.cell_timeout, task_timeout=args.task_timeout,
-                           progress=not args.no_progress, force=args.force)
+                           progress=not args.no_progress, force=args.force, judge=not args.no_judge)
     if args.scratch:
         options.scratch = args.scratch
     clock.mark("checks")

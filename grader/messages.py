@@ -77,6 +77,9 @@ class TaskOptions:
         Run the kernel in the sandbox (needs root on the worker).
     scratch : str
         Folder of the scratch courses, on the worker.
+    judge : bool
+        The judge decides the test cells (they never run in the kernel); False runs them in the
+        kernel, as plain ``nbgrader autograde`` does (``--no-judge``).
     """
 
     limits: SandboxLimits
@@ -84,6 +87,7 @@ class TaskOptions:
     task_timeout: int
     sandbox: bool
     scratch: str
+    judge: bool = True
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,9 @@ class AssignmentBundle:
         Per notebook name, the code cells the course hands out (see
         :func:`grader.worker.flags.course_code`): they raise no flag.
     options : TaskOptions
+    instructor_notebooks : dict of str to bytes
+        With ``options.judge``: the instructor's notebooks of ``source/<assignment>/`` (solutions and
+        hidden tests), by notebook name, for the judge; the kernel never sees them.
     """
 
     assignment: str
@@ -117,6 +124,7 @@ class AssignmentBundle:
     source_files: dict[str, bytes]
     course_code: dict[str, list[str]]
     options: TaskOptions
+    instructor_notebooks: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,7 @@ PHASES = {
     "scratch": "building the scratch course and taking a uid (worker)",
     "kernel_start": "starting the sandboxed kernel until it answers (worker)",
     "execution": "running the notebook's cells and the probe (worker)",
+    "judge": "the judge deciding the test cells, its calls into the kernel included (worker)",
     "nbgrader": "nbgrader's own work in the task: start-up, sanitizing, the rest of its pipeline (worker)",
     "collect": "reading back the executed notebooks and cleaning up (worker)",
     "transfer": "from the worker's end of the task to the instructor's process (Dask)",

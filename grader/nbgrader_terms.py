@@ -30,6 +30,7 @@ from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
 __all__ = [
+    "TIMEOUT_ENAMES",
     "HIDDEN_BEGIN",
     "HIDDEN_END",
     "SOLUTION_BEGIN",
@@ -162,6 +163,10 @@ MIN_HIDDEN_LINE = 12
 MAX_MESSAGE = 4000
 #: What stands after ``ename:`` when the message quotes a hidden test's line.
 HIDDEN_MESSAGE = "a hidden test failed (its message quotes test code, not shown)"
+#: The ``ename`` of a test cell's error output that says it ran out of time: nbgrader's own for a cell,
+#: the judge's for one call into the student's code (:class:`grader.judge.channel.CallTimeout`, whose
+#: limit is nbgrader's per-cell timeout)
+TIMEOUT_ENAMES = ("CellTimeoutError", "CallTimeout")
 
 
 def _source_of(cell: Mapping) -> str:

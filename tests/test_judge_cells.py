@@ -90,3 +90,17 @@ def relu_forward(x):
     assert reason == (
         "NotPlainResult: relu_forward returned a _Zero (item 0 of the tuple); return a numpy array"
     )
+
+
+def test_a_bare_assert_in_a_hidden_part_fails_without_quoting_its_line():
+    source = ("x = 1\n### BEGIN HIDDEN TESTS\nassert x == 2\n### END HIDDEN TESTS\n")
+    reason = judge_cell(source, "test_hidden", {})
+    assert reason == "AssertionError: "
+    assert "x == 2" not in reason
+
+
+def test_a_call_timeout_counts_as_a_timeout():
+    from grader.judge.channel import CallTimeout
+    from grader.nbgrader_terms import TIMEOUT_ENAMES
+
+    assert CallTimeout.__name__ in TIMEOUT_ENAMES

@@ -1,4 +1,4 @@
-"""``course check --judge``: nbgrader scores the judge's verdicts; cheats in the kernel earn nothing."""
+"""``course check``, the judge by default: nbgrader scores its verdicts; kernel cheats change nothing."""
 
 import nbformat
 
@@ -31,7 +31,7 @@ def test_check_with_the_judge_fails_only_what_is_wrong_whatever_the_kernel_does(
             cell.source = "print('ok')"
     path = tmp_path / f"{ASSIGNMENT}.ipynb"
     nbformat.write(notebook, str(path))
-    result = check_notebook(path, ASSIGNMENT, ROOT, judge=True)
+    result = check_notebook(path, ASSIGNMENT, ROOT)  # the judge is the default
     failed = {cell["name"]: cell["message"] for cell in result["cells"] if cell["score"] < cell["max_score"]}
     # relu_backward's tests make their caches with relu_forward
     assert sorted(failed) == ["test_relu_backward", "test_relu_forward"], failed

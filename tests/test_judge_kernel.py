@@ -43,12 +43,13 @@ def _judge(extra_cell: str = ""):
         if extra_cell:
             _run(client, extra_cell, sent)
         with tempfile.TemporaryDirectory() as folder:
-            verdicts = judge_kernel(client, instructor_cells(notebook), str(Path(folder) / "judge.sock"),
-                                    manager.interrupt_kernel, label=ASSIGNMENT)
+            judgement = judge_kernel(client, instructor_cells(notebook), str(Path(folder) / "judge.sock"),
+                                     manager.interrupt_kernel, label=ASSIGNMENT)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    return verdicts, sent, notebook
+    assert judgement.kernel_lost == ""
+    return judgement.verdicts, sent, notebook
 
 
 @pytest.fixture(scope="module")

@@ -148,6 +148,8 @@ def assignment_bundle(root: Path, assignment: str, db_url: str, course_id: str, 
         course_code={nb: course_code(root / "source" / assignment / f"{nb}.ipynb")
                      for nb in structure.notebook_names},
         options=options,
+        instructor_notebooks=_instructor_notebooks(root / "source" / assignment, structure.notebook_names)
+        if options.judge else {},
     )
 
 
@@ -217,3 +219,9 @@ def empty_template(course_id: str, scratch: Path) -> tuple[bytes, bool]:
     key = _cache_key(course_id, *versions)
     return _cached_gradebook(scratch, f"empty-{key}",
                              lambda path: path.write_bytes(empty_gradebook(course_id)))
+
+
+def _instructor_notebooks(folder: Path, names: list[str]) -> dict[str, bytes]:
+    """The instructor's notebooks of ``names`` in ``folder`` (the judge fails the tests of any other)."""
+    return {name: (folder / f"{name}.ipynb").read_bytes() for name in names
+            if (folder / f"{name}.ipynb").is_file()}

@@ -21,7 +21,7 @@ from collections import Counter
 
 from grader.instructor.grading_log import GradingLogRow, write_grading_log
 from grader.messages import PHASES, StartupTimings, Status, TaskResult
-from grader.nbgrader_terms import grade_id
+from grader.nbgrader_terms import TIMEOUT_ENAMES, grade_id
 from grader.worker.flags import summarize
 
 __all__ = ["summary_lines", "phase_line", "startup_line", "exit_status", "timeouts_of", "write_report",
@@ -38,7 +38,7 @@ def timeouts_of(result: TaskResult) -> list[str]:
             continue
         for cell in nb.get("cells", []):
             for output in cell.get("outputs", []):
-                if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
+                if output.get("output_type") == "error" and output.get("ename") in TIMEOUT_ENAMES:
                     cells.append(grade_id(cell) or "?")
     return cells
 

@@ -48,6 +48,8 @@ class GradeOptions:
     force : bool
         Grade every submission again, even one already graded from the same submitted files
         (nbgrader's ``--force``).
+    judge : bool
+        The judge decides the test cells (``--no-judge``: they run in the student's kernel).
     """
 
     workers: int = 2
@@ -60,11 +62,12 @@ class GradeOptions:
     scratch: str = field(default_factory=lambda: os.path.join(tempfile.gettempdir(), "course-grading"))
     progress: bool = True
     force: bool = False
+    judge: bool = True
 
     def task_options(self) -> TaskOptions:
         """What the workers need of these options."""
         return TaskOptions(limits=self.limits, cell_timeout=self.cell_timeout, task_timeout=self.task_timeout,
-                           sandbox=self.sandbox, scratch=self.scratch)
+                           sandbox=self.sandbox, scratch=self.scratch, judge=self.judge)
 
 
 class Workers:

@@ -7,7 +7,8 @@ cells (code the course hands to students, which tests build on). A student's cel
 own ``assert_tensor_close`` or ``np`` changes nothing here: only the graded names reach the kernel.
 
 A test cell passes when running it here raised nothing and wrote nothing to stderr (nbgrader zeroes a
-cell for either), as :func:`judge_cell` decides.
+cell for either), as :func:`judge_cell` decides. :func:`run_test_cell` tells the two apart, for
+nbgrader's pipeline to decide what stderr costs (this course's moves it to stdout).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from course.spies import KERNEL_SIDE
 from grader.judge.remote import Remote
 from grader.nbgrader_terms import (
     grade_id,
@@ -29,7 +31,10 @@ from grader.nbgrader_terms import (
 )
 
 __all__ = ["TestSource", "InstructorCells", "instructor_cells", "graded_names", "judge_namespace",
-           "judge_cell"]
+           "judge_cell", "run_test_cell", "MAX_STDERR_CHARS"]
+
+#: What :func:`run_test_cell` keeps of what a test cell wrote to stderr (the end of it).
+MAX_STDERR_CHARS = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,10 +101,18 @@ def judge_namespace(cells: InstructorCells, remote: Remote, label: str = "judge"
     """The namespace test cells run in: setup, graded names as handles, given cells.
 
     A graded name the student's kernel does not define is left unbound, so that a test using it
-    fails with a NameError, as it would in the student's notebook.
+    fails with a NameError, as it would in the student's notebook. A class of the course package
+    that the setup cell bound and that is marked :data:`course.spies.KERNEL_SIDE` (a spy a test hands
+    to the student's code) stands for the same class in the student's kernel: its instances are made
+    there.
     """
     namespace: dict = {"__name__": "__main__"}
     _execute(cells.setup, f"{label}:setup", namespace)
+    for name, value in list(namespace.items()):
+        if isinstance(value, type) and value.__dict__.get(KERNEL_SIDE) is True:
+            kernel_class = remote.apply("kernel_side_class", (value.__module__, value.__qualname__), name)
+            object.__setattr__(kernel_class, "_judge_label", name)
+            namespace[name] = kernel_class
     for name in cells.graded_names:
         with contextlib.suppress(NameError):
             namespace[name] = remote.lookup(name)
@@ -108,18 +121,35 @@ def judge_namespace(cells: InstructorCells, remote: Remote, label: str = "judge"
     return namespace
 
 
+def run_test_cell(source: str, label: str, namespace: dict) -> tuple[str | None, str]:
+    """Run one test cell's code in a copy of ``namespace``: the exception, and what went to stderr.
+
+    Returns
+    -------
+    reason : str or None
+        None when the code raised nothing, else the exception on one line (``"AssertionError: ..."``,
+        its type and message: never a line of the test's code).
+    stderr : str
+        What the cell wrote to stderr (the replayed warnings and prints of the student's calls among
+        it), its last :data:`MAX_STDERR_CHARS` characters.
+    """
+    cell_namespace = dict(namespace)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    reason = None
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            _execute(source, label, cell_namespace)
+    except Exception as error:  # noqa: BLE001 - any failure of the checks counts
+        reason = f"{type(error).__name__}: {error}"
+    return reason, stderr.getvalue()[-MAX_STDERR_CHARS:]
+
+
 def judge_cell(source: str, label: str, namespace: dict) -> str | None:
     """Run one test cell's code in a copy of ``namespace``: None when it passes, else a one-line reason.
 
     The reason is the exception (``"AssertionError: ..."``), or the last line written to stderr.
     """
-    cell_namespace = dict(namespace)
-    stdout, stderr = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            _execute(source, label, cell_namespace)
-    except Exception as error:  # noqa: BLE001 - any failure of the checks counts
-        return f"{type(error).__name__}: {error}"
-    if stderr.getvalue():
-        return "wrote to stderr: " + stderr.getvalue().strip().splitlines()[-1][:200]
-    return None
+    reason, stderr = run_test_cell(source, label, namespace)
+    if reason is None and stderr.strip():
+        return "wrote to stderr: " + stderr.strip().splitlines()[-1][:200]
+    return reason

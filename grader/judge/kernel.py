@@ -6,8 +6,8 @@ instructor's setup and given cells and every test cell here (:mod:`grader.judge.
 the kernel nothing but calls into the graded names. No line of a test cell, hidden or visible, is
 ever sent to the kernel.
 
-This is what ``course grade`` and ``course check`` would call after executing a submission without
-its test cells (see docs/grading.md, "The judge"); it is not wired into them yet.
+``course grade`` and ``course check`` call it through :class:`grader.judge.nbgrader.JudgeExecute`, after
+executing a submission without its test cells (see docs/grading.md, "The judge").
 """
 
 from __future__ import annotations
@@ -15,20 +15,39 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-from grader.judge.cells import InstructorCells, judge_cell, judge_namespace
-from grader.judge.channel import CallTimeout, KernelLost, Limits, connect
+from grader.judge.cells import InstructorCells, judge_namespace, run_test_cell
+from grader.judge.channel import KernelLost, Limits, connect
 from grader.judge.remote import Remote
 
-__all__ = ["Verdict", "serve_code", "judge_kernel"]
+__all__ = ["Verdict", "Judgement", "serve_code", "judge_kernel"]
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A test cell's verdict: ``message`` is empty when it passed, else one line (the failure)."""
+    """A test cell's verdict: ``message`` is empty when it passed, else one line (the failure).
+
+    ``passed`` says the judge's run of the cell raised nothing; ``stderr`` is what it wrote to stderr,
+    which nbgrader's pipeline weighs as it would in the kernel (a stderr output zeroes the cell unless
+    the course moves stderr to stdout, as this course's ``nbgrader_config.py`` does).
+    """
 
     grade_id: str
     passed: bool
     message: str = ""
+    stderr: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdicts of a notebook's test cells, and whether the kernel was lost on the way.
+
+    ``kernel_lost`` is empty when the kernel answered to the end and its serving cell then returned;
+    otherwise it says why not (it never opened its channel, died, hung, broke the protocol, or did not
+    finish its serving cell): nothing more should be sent to that kernel.
+    """
+
+    verdicts: tuple[Verdict, ...]
+    kernel_lost: str = ""
 
 
 def serve_code(socket_path: str) -> str:
@@ -37,7 +56,8 @@ def serve_code(socket_path: str) -> str:
 
 
 def judge_kernel(client, cells: InstructorCells, socket_path: str, interrupt, limits: Limits | None = None,
-                 label: str = "judge", connect_seconds: float = 30.0) -> list[Verdict]:
+                 label: str = "judge", connect_seconds: float = 30.0,
+                 reply_seconds: float = 5.0) -> Judgement:
     """Judge every test cell of ``cells`` against the kernel that ``client`` talks to.
 
     Parameters
@@ -52,31 +72,41 @@ def judge_kernel(client, cells: InstructorCells, socket_path: str, interrupt, li
         Interrupts the kernel (``KernelManager.interrupt_kernel``), for a call over its time limit.
     limits : Limits, optional
         The channel's limits.
+    reply_seconds : float
+        How long to wait, once the judge closed the channel, for the serving cell's reply.
 
     Returns
     -------
-    list of Verdict
-        One per test cell, in notebook order. A kernel that cannot be reached, or is lost midway,
-        fails the cells still to judge, with the reason.
+    Judgement
+        One verdict per test cell, in notebook order. A kernel that cannot be reached, or is lost
+        midway, fails the cells still to judge, with the reason.
     """
     serving = client.execute(serve_code(socket_path), store_history=False)
     try:
         remote = Remote(connect(socket_path, interrupt, limits, connect_seconds))
     except KernelLost as lost:
-        return [Verdict(test.grade_id, False, f"KernelLost: {lost}") for test in cells.tests]
+        return Judgement(tuple(Verdict(test.grade_id, False, f"KernelLost: {lost}") for test in cells.tests),
+                         str(lost))
     verdicts = []
     try:
         try:
             namespace = judge_namespace(cells, remote, label=label)
-        except (KernelLost, CallTimeout) as lost:  # the kernel died or hung while the names were bound
-            return [Verdict(test.grade_id, False, f"{type(lost).__name__}: {lost}") for test in cells.tests]
-        for test in cells.tests:
-            reason = judge_cell(test.source, test.grade_id, namespace)
-            verdicts.append(Verdict(test.grade_id, reason is None, reason or ""))
-        del namespace
+        except Exception as error:  # noqa: BLE001 - a given cell that calls the student's code, or a lost kernel
+            reason = f"{type(error).__name__}: {error}"
+            verdicts = [Verdict(test.grade_id, False, reason) for test in cells.tests]
+        else:
+            for test in cells.tests:
+                reason, stderr = run_test_cell(test.source, test.grade_id, namespace)
+                verdicts.append(Verdict(test.grade_id, reason is None, reason or "", stderr))
+            del namespace
     finally:
+        lost = remote.channel.lost
         remote.close()
+        returned = False
         with contextlib.suppress(Exception):  # the serving cell's reply: the kernel is free again
-            while client.get_shell_msg(timeout=5)["parent_header"].get("msg_id") != serving:
+            while client.get_shell_msg(timeout=reply_seconds)["parent_header"].get("msg_id") != serving:
                 pass
-    return verdicts
+            returned = True
+    if not lost and not returned:
+        lost = "the student's kernel did not return from serving the judge"
+    return Judgement(tuple(verdicts), lost or "")

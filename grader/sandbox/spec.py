@@ -73,6 +73,15 @@ class TaskSettings:
         File that receives the crash cause of each notebook whose execution raised.
     cell_timeout : int or None
         Seconds per cell; None keeps the course's ``Execute.timeout``.
+    judge : bool
+        Test cells are decided by the judge (:class:`grader.worker.execute.SandboxJudgeExecute`), not run
+        in the kernel.
+    instructor_folder : str
+        With ``judge``: the folder of the instructor's notebooks (the scratch course's ``source/``
+        copy), which the kernel cannot see.
+    judge_socket_folder : str
+        With ``judge``: where the kernel listens for the judge, a folder both reach (the sandbox's
+        ``ipc_dir``); empty: a temporary folder.
     """
 
     sandbox: SandboxSpec | None
@@ -82,6 +91,9 @@ class TaskSettings:
     phases_report: str
     causes_report: str
     cell_timeout: int | None = None
+    judge: bool = False
+    instructor_folder: str = ""
+    judge_socket_folder: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -6,6 +6,11 @@ same interrupt, same error on timeout), but with the kernel started in the sandb
 (:mod:`course.probe`) after the last cell. The recorder's half, which hands this executed notebook to
 nbgrader in the real course, is :class:`grader.instructor.record.ReplayExecute`.
 
+With the judge (``course grade``'s default), :class:`SandboxJudgeExecute` runs instead: the same, except
+that the test cells never run in the kernel; the judge (:class:`grader.judge.nbgrader.JudgeExecute`)
+decides them after the student's last cell, from the instructor's notebook, and writes its verdicts
+into them. The time it takes is the task's ``judge`` phase.
+
 :func:`configure_scratch_course` is what the scratch course's ``nbgrader_config.py`` calls to wire them
 in (see :func:`grader.worker.task.scratch_config`).
 """
@@ -26,11 +31,13 @@ from traitlets import Integer, Unicode
 from traitlets.config import Config
 
 from course.probe import MARKER, REPORT_CODE
+from grader.judge.nbgrader import JudgeExecute
 from grader.messages import CrashCause
 from grader.sandbox.kernel import SandboxKernelManager
 from grader.sandbox.spec import TaskSettings
 
-__all__ = ["SandboxExecute", "TRUNCATION_NOTICE", "configure_scratch_course", "crash_cause", "SETTINGS_FILE"]
+__all__ = ["SandboxExecute", "SandboxJudgeExecute", "TRUNCATION_NOTICE", "configure_scratch_course",
+           "crash_cause", "SETTINGS_FILE"]
 
 #: the task's settings for :func:`configure_scratch_course`, beside the scratch course's config
 SETTINGS_FILE = "grading_task.json"
@@ -56,8 +63,8 @@ class SandboxExecute(Execute):
     output_cell_bytes = Integer(512 * 1024, help="output kept per cell").tag(config=True)
     output_total_bytes = Integer(4 * 1024 * 1024, help="output kept per notebook").tag(config=True)
     probe_report = Unicode("", help="file that receives the probe's JSON report").tag(config=True)
-    phases_report = Unicode("", help="file that receives the seconds of kernel start and execution, "
-                                     "added up over the assignment's notebooks").tag(config=True)
+    phases_report = Unicode("", help="file that receives the seconds of kernel start, execution and "
+                                     "judging, added up over the assignment's notebooks").tag(config=True)
     causes_report = Unicode("", help="file that receives, per notebook whose execution raised, the "
                                      "CrashCause of what it raised").tag(config=True)
 
@@ -102,15 +109,18 @@ class SandboxExecute(Execute):
             raise
         finally:
             if self.phases_report:
-                self._add_phases(self._kernel_seconds, time.perf_counter() - started - self._kernel_seconds)
+                judge = getattr(self, "judge_seconds", None)  # set by SandboxJudgeExecute only
+                seconds = {"kernel_start": self._kernel_seconds,
+                           "execution": time.perf_counter() - started - self._kernel_seconds - (judge or 0.0)}
+                self._add_phases(seconds if judge is None else {**seconds, "judge": judge})
 
-    def _add_phases(self, kernel_start: float, execution: float) -> None:
-        phases = {"kernel_start": 0.0, "execution": 0.0}
+    def _add_phases(self, seconds: dict[str, float]) -> None:
+        phases = dict.fromkeys(seconds, 0.0)
         if os.path.exists(self.phases_report):  # an earlier notebook of the assignment
             with open(self.phases_report) as handle:
                 phases.update(json.load(handle))
-        phases["kernel_start"] += kernel_start
-        phases["execution"] += execution
+        for name, spent in seconds.items():
+            phases[name] = phases.get(name, 0.0) + spent
         with open(self.phases_report, "w") as handle:
             json.dump(phases, handle)
 
@@ -166,6 +176,15 @@ class SandboxExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class SandboxJudgeExecute(JudgeExecute, SandboxExecute):
+    """:class:`SandboxExecute` whose test cells the judge decides
+    (:class:`~grader.judge.nbgrader.JudgeExecute`).
+
+    The judge runs after the student's last cell and before the probe; a kernel lost while judging
+    gets no probe (its report then says the probe did not run).
+    """
+
+
 def crash_cause(error: BaseException, kernel_ready: bool) -> CrashCause:
     """The :class:`~grader.messages.CrashCause` of an exception that stopped a notebook's execution.
 
@@ -201,7 +220,11 @@ def configure_scratch_course(c: Config, config_file: str) -> None:
         settings = TaskSettings.from_json(handle.read())
     # the result is the sanitized, executed notebook, exactly what nbgrader's Execute would hand to the
     # next preprocessor; the recorder runs the rest of the course's pipeline in the real course
-    c[Autograde.__name__].autograde_preprocessors = [SandboxExecute]
+    execution = SandboxJudgeExecute if settings.judge else SandboxExecute
+    c[Autograde.__name__].autograde_preprocessors = [execution]
+    if settings.judge:
+        c[JudgeExecute.__name__].instructor_folder = settings.instructor_folder
+        c[JudgeExecute.__name__].socket_folder = settings.judge_socket_folder
     c[SandboxExecute.__name__].kernel_manager_class = SandboxKernelManager
     c[SandboxKernelManager.__name__].sandbox = settings.sandbox
     c[SandboxExecute.__name__].output_cell_bytes = settings.output_cell_bytes

@@ -7,9 +7,12 @@ course root: everything comes in its arguments (an
 LocalCluster and on a remote worker. It
 
 1. builds a scratch course (its own SQLite gradebook holding only the
-   assignment's structure, ``submitted/<student>/<assignment>/``);
+   assignment's structure, ``submitted/<student>/<assignment>/``, and, for
+   the judge, the instructor's notebooks in ``source/<assignment>/``);
 2. runs ``nbgrader autograde`` there, in a fresh process forked by
    :mod:`grader.worker.zygote` (which has imported nbgrader once), with
+   :class:`~grader.worker.execute.SandboxJudgeExecute` (with the judge, the
+   default: the test cells hold the judge's verdicts) or
    :class:`~grader.worker.execute.SandboxExecute` instead of ``Execute``,
    then the rest of the course's autograde pipeline but the two steps that
    need the real gradebook (:mod:`grader.worker.pipeline`): the result is
@@ -201,10 +204,10 @@ def _read_probe(path: Path) -> ProbeReport:
 
 
 def _read_phases(path: Path) -> dict[str, float]:
-    """Kernel start and execution seconds as :class:`~grader.worker.execute.SandboxExecute` wrote them."""
+    """Kernel start, execution and judge seconds, as :class:`~grader.worker.execute.SandboxExecute` wrote."""
     try:
         raw = json.loads(path.read_text())
-        return {name: float(raw[name]) for name in ("kernel_start", "execution")}
+        return {name: float(raw[name]) for name in ("kernel_start", "execution", "judge") if name in raw}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
@@ -218,14 +221,17 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
     course.mkdir()
     (course / "gradebook.db").write_bytes(bundle.template_db)
     _write_files(course / "source" / assignment, bundle.source_files)
+    # the judge's copy of the instructor's notebooks: outside the kernel's file view (grader.sandbox.kernel)
+    _write_files(course / "source" / assignment,
+                 {f"{name}.ipynb": content for name, content in bundle.instructor_notebooks.items()})
     (course / "source" / assignment).mkdir(parents=True, exist_ok=True)
     _write_files(course / "submitted" / student / assignment, submission.files)
     probe_report = scratch / "probe.json"
     sandbox = None
+    ipc = scratch / "ipc"  # the kernel's sockets: its channel to the judge too
+    ipc.mkdir(mode=0o700)
     if identity is not None:
         uid, gid = identity
-        ipc = scratch / "ipc"
-        ipc.mkdir(mode=0o700)
         os.chown(ipc, uid, gid)
         sandbox = SandboxSpec(uid=uid, gid=gid, ipc_dir=str(ipc), limits=options.limits,
                               preload=matplotlib_font_cache(scratch.parent / "matplotlib"))
@@ -234,7 +240,9 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
     settings = TaskSettings(sandbox=sandbox, output_cell_bytes=options.limits.output_cell_kb * 1024,
                             output_total_bytes=options.limits.output_total_kb * 1024,
                             probe_report=str(probe_report), phases_report=str(phases_report),
-                            causes_report=str(causes_report), cell_timeout=options.cell_timeout)
+                            causes_report=str(causes_report), cell_timeout=options.cell_timeout,
+                            judge=options.judge, instructor_folder=str(course / "source" / assignment),
+                            judge_socket_folder=str(ipc))
     (course / execute.SETTINGS_FILE).write_text(settings.to_json())
     grades_report = scratch / "grades.json"
     (course / "nbgrader_config.py").write_text(scratch_config(bundle.config_text, str(grades_report)))

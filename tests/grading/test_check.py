@@ -76,6 +76,24 @@ def test_the_message_says_what_kind_of_wrong(learner, template):
     assert RELATION_PHRASES[relation] in result.stdout, result.stdout
 
 
+def test_the_judge_is_the_default_and_in_kernel_runs_the_tests_in_the_kernel(learner, monkeypatch):
+    """Both ways, the same verdicts for an honest notebook; the judge's cells say it decided them."""
+    clone, work = learner
+    judged = course_check(work / "wrong.ipynb", clone, "--assignment", ASSIGNMENT)
+    in_kernel = course_check(work / "wrong.ipynb", clone, "--assignment", ASSIGNMENT, "--in-kernel")
+    alias = course_check(work / "wrong.ipynb", clone, "--assignment", ASSIGNMENT, "--judge")
+    for result in (judged, in_kernel, alias):
+        assert result.returncode == 1, result.stdout + result.stderr
+    assert judged.stdout == in_kernel.stdout == alias.stdout
+    ran = []
+    monkeypatch.setattr("grader.check._nbgrader", lambda course, *args: ran.append(
+        (args[0], (course / "nbgrader_config.py").read_text())) or (_ for _ in ()).throw(CheckError("stop")))
+    for judge in (True, False):
+        with pytest.raises(CheckError):
+            check_notebook(work / "wrong.ipynb", ASSIGNMENT, clone, judge=judge)
+    assert ["configure_judge(" in config for _, config in ran] == [True, False]
+
+
 def test_a_broken_notebook_is_a_clear_error_and_is_left_alone(learner):
     clone, work = learner
     notebook = work / "broken.ipynb"
