@@ -3,8 +3,9 @@
 :class:`SandboxExecute` replaces nbgrader's ``Execute`` on a worker: the same execution (same timeout,
 same interrupt, same error on timeout), but with the kernel started in the sandbox
 (:class:`grader.sandbox.kernel.SandboxKernelManager`), a cap on the output kept, and the runtime probe
-(:mod:`course.probe`) after the last cell. The recorder's half, which hands this executed notebook to
-nbgrader in the real course, is :class:`grader.instructor.record.ReplayExecute`.
+(:mod:`course.probe`) after the last cell. The course's own preprocessors after ``Execute`` follow in
+the same nbgrader process (:mod:`grader.worker.pipeline`); the recorder merges the grades they collect
+into the real gradebook (:mod:`grader.instructor.merge`).
 
 With the judge (``course grade``'s default), :class:`SandboxJudgeExecute` runs instead: the same, except
 that the test cells never run in the kernel; the judge (:class:`grader.judge.nbgrader.JudgeExecute`)
@@ -203,7 +204,7 @@ def crash_cause(error: BaseException, kernel_ready: bool) -> CrashCause:
 
 
 def configure_scratch_course(c: Config, config_file: str) -> None:
-    """Make a scratch course's nbgrader run :class:`SandboxExecute` and nothing else at autograde.
+    """Make a scratch course's nbgrader execute with :class:`SandboxJudgeExecute` or :class:`SandboxExecute`.
 
     Called at the end of the scratch course's ``nbgrader_config.py``, after the course's own settings.
 
@@ -219,7 +220,7 @@ def configure_scratch_course(c: Config, config_file: str) -> None:
     with open(os.path.join(root, SETTINGS_FILE)) as handle:
         settings = TaskSettings.from_json(handle.read())
     # the result is the sanitized, executed notebook, exactly what nbgrader's Execute would hand to the
-    # next preprocessor; the recorder runs the rest of the course's pipeline in the real course
+    # next preprocessor; scratch_config appends the rest of the course's pipeline after it
     execution = SandboxJudgeExecute if settings.judge else SandboxExecute
     c[Autograde.__name__].autograde_preprocessors = [execution]
     if settings.judge:

@@ -6,14 +6,11 @@ One course copy holds the reference solution, the broken answer and every trick 
 * :func:`grade_in_kernel`: plain ``nbgrader autograde`` with the course's own configuration, where the
   test cells run in the student's kernel. A trick works when it earns more than the broken answer
   alone there.
-* :func:`grade_through_judge`: the judge decides every test cell (:mod:`grader.judge.nbgrader`, as
-  ``course check --judge`` runs it). Each trick must earn exactly what the broken answer earns, cell
-  by cell, while the reference keeps full marks (so that the judge is seen to pass what is right).
+* :func:`grade_through_judge`: ``course grade`` (sandboxed, as root), where the judge decides every
+  test cell. Each trick must earn exactly what the broken answer earns, cell by cell, while the
+  reference keeps full marks (so that the judge is seen to pass what is right).
 
-``grade_through_judge`` is the one function to change when ``course grade`` decides test cells with
-the judge: make it run ``course grade`` (``tests.grading.conftest.course_grade(course, ASSIGNMENT,
-"--workers", "2")``, sandboxed, as root). The course lives under ``test-artifacts/`` for that
-reason (the sandbox gives kernels a private ``/tmp``).
+The course lives under ``test-artifacts/`` so that the sandboxed kernels can be given its folders.
 """
 
 from __future__ import annotations
@@ -32,6 +29,7 @@ from nbgrader.api import Gradebook
 from grader.nbgrader_terms import grade_id, is_test_cell
 from tests.course_copy import make_course_copy, nbgrader
 from tests.grading import tricks
+from tests.grading.conftest import course_grade
 from tests.notebooks import ROOT
 
 ASSIGNMENT = tricks.ASSIGNMENT
@@ -44,15 +42,9 @@ def grade_in_kernel(course: Path) -> None:
 
 
 def grade_through_judge(course: Path) -> None:
-    """Every submission graded with the judge deciding the test cells, as ``course check --judge`` does.
-
-    Replace the body by ``course grade`` once it judges (see the module's docstring).
-    """
-    instructor = course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
-        config.write(f"\nfrom grader.judge.nbgrader import configure_judge\n"
-                     f"configure_judge(c, {str(instructor)!r})\n")
-    grade_in_kernel(course)
+    """Every submission graded by ``course grade``, its default: the judge decides the test cells."""
+    outcome = course_grade(course, ASSIGNMENT, "--workers", "1")
+    assert outcome["status"] in (0, 1), outcome["stdout"][-2000:] + outcome["stderr"][-2000:]
 
 
 def _results(course: Path) -> dict[str, dict]:
