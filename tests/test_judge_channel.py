@@ -110,6 +110,9 @@ def spin():
     while True:
         pass
 
+def pause(seconds):
+    time.sleep(seconds)
+
 def spin_deaf():
     import signal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -433,3 +436,21 @@ def test_a_kernel_that_trickles_its_reply_is_stopped_at_the_call_limit():
         remote.lookup("anything")
     kernel_end.close()
     thread.join()
+
+
+def test_the_calls_of_one_test_cell_share_one_time_limit(kernel):
+    """Calls each under the per-call limit still stop at the cell's: a kernel that answers every call
+    just in time cannot stall the judge for a call limit per call."""
+    remote = kernel.remote
+    remote.channel.limits = Limits(call_seconds=5, cell_seconds=0.6)
+    remote.channel.cell_deadline = time.monotonic() + 0.6
+    try:
+        pause = remote.lookup("pause")
+        pause(0.4)
+        with pytest.raises(CallTimeout, match="the test cell's calls .* longer than 0.6 s together"):
+            pause(0.4)
+        remote.channel.cell_deadline = None  # the next cell: the kernel answers again
+        assert remote.lookup("relu_forward")(np.array([1.0]))[0].tolist() == [1.0]
+    finally:
+        remote.channel.limits = Limits()
+        remote.channel.cell_deadline = None

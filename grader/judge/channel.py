@@ -25,9 +25,11 @@ __all__ = ["Limits", "Channel", "KernelLost", "CallTimeout", "connect"]
 
 @dataclass(frozen=True)
 class Limits:
-    """How long one forwarded call may take, and how large one reply may be."""
+    """How long one forwarded call may take, all the calls of one test cell together, and how large
+    one reply may be (``cell_seconds`` None: no limit per cell, only per call)."""
 
     call_seconds: float = 30.0
+    cell_seconds: float | None = None
     grace_seconds: float = 2.0
     reply_bytes: int = 64 * 1024 * 1024
 
@@ -61,6 +63,8 @@ class Channel:
         self.limits = limits or Limits()
         self.lost: str | None = None
         self.requests = 0
+        #: ``time.monotonic()`` by which the current test cell's calls must be answered (None: none)
+        self.cell_deadline: float | None = None
 
     def exchange(self, request: tuple, reference: Callable[[Any], Any]) -> tuple:
         """Send one request and return the decoded reply (references still as ``Reference``)."""
@@ -78,19 +82,26 @@ class Channel:
             raise KernelLost(self.lost) from None
 
     def _receive(self, what: str) -> tuple:
+        call_deadline = time.monotonic() + self.limits.call_seconds
+        by_cell = self.cell_deadline is not None and self.cell_deadline < call_deadline
         try:
-            deadline = time.monotonic() + self.limits.call_seconds
+            deadline = self.cell_deadline if by_cell else call_deadline
             frame = recv_frame(self.sock, self.limits.reply_bytes, deadline)
         except TimeoutError:
-            frame = self._after_timeout(what)
+            frame = self._after_timeout(what, by_cell)
         reply = decode(frame)
         if type(reply) is not tuple or not reply or reply[0] not in ("ok", "error", "refused"):
             raise ChannelError("a reply that is not one of the protocol's")
         return reply
 
-    def _after_timeout(self, what: str) -> bytes:
+    def _after_timeout(self, what: str, by_cell: bool) -> bytes:
         """Interrupt the kernel; raise CallTimeout whether or not it then answers."""
-        message = f"a call into the student's code ({what}) took longer than {self.limits.call_seconds:g} s"
+        if by_cell:
+            message = (f"the test cell's calls into the student's code took longer than "
+                       f"{self.limits.cell_seconds:g} s together (the last: {what})")
+        else:
+            message = (f"a call into the student's code ({what}) took longer than "
+                       f"{self.limits.call_seconds:g} s")
         if self.interrupt is not None:
             with contextlib.suppress(Exception):
                 self.interrupt()

@@ -13,6 +13,7 @@ executing a submission without its test cells (see docs/grading.md, "The judge")
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 
 from grader.judge.cells import InstructorCells, judge_namespace, run_test_cell
@@ -95,8 +96,12 @@ def judge_kernel(client, cells: InstructorCells, socket_path: str, interrupt, li
             reason = f"{type(error).__name__}: {error}"
             verdicts = [Verdict(test.grade_id, False, reason) for test in cells.tests]
         else:
+            cell_seconds = remote.channel.limits.cell_seconds
             for test in cells.tests:
+                if cell_seconds is not None:  # a test cell's calls share one budget, as a cell's run does
+                    remote.channel.cell_deadline = time.monotonic() + cell_seconds
                 reason, stderr = run_test_cell(test.source, test.grade_id, namespace)
+                remote.channel.cell_deadline = None
                 verdicts.append(Verdict(test.grade_id, reason is None, reason or "", stderr))
             del namespace
     finally:

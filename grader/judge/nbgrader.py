@@ -99,8 +99,10 @@ class JudgeExecute(Execute):
             return []
         with tempfile.TemporaryDirectory(prefix="judge-") as folder:
             socket_path = os.path.join(self.socket_folder or folder, SOCKET_NAME)
-            # a call into the student's code may take as long as a cell (nbgrader's per-cell timeout)
-            limits = Limits(call_seconds=float(self.timeout)) if self.timeout else None
+            # a test cell's calls into the student's code may take as long as a cell (nbgrader's per-cell
+            # timeout), together
+            seconds = float(self.timeout) if self.timeout else None
+            limits = Limits(call_seconds=seconds, cell_seconds=seconds) if seconds else None
             judgement = judge_kernel(_SyncClient(self.kc), self._cells, socket_path,
                                      run_sync(self.km.interrupt_kernel), limits, label="judge")
         self.kernel_lost = judgement.kernel_lost
