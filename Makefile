@@ -54,7 +54,7 @@ test: env lint
 	bash scripts/install_grading_deps.sh
 	bash scripts/install_browser.sh
 	bash scripts/install_hub.sh
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 release: env
 	$(BIN)/python scripts/generate_release.py $(ASSIGNMENTS)

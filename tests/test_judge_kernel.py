@@ -29,7 +29,7 @@ def _run(client, code: str, sent: list[str]) -> None:
     assert reply["content"]["status"] == "ok", reply["content"]
 
 
-def _judge(extra_cell: str = ""):
+def _judge(extra_cell: str = "", kernel_lost: bool = False):
     notebook = read_notebook(source_path(ASSIGNMENT))
     manager, client = start_new_kernel(kernel_name="python3")
     sent: list[str] = []
@@ -48,7 +48,7 @@ def _judge(extra_cell: str = ""):
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    assert judgement.kernel_lost == ""
+    assert bool(judgement.kernel_lost) == kernel_lost, judgement.kernel_lost
     return judgement.verdicts, sent, notebook
 
 
@@ -93,6 +93,6 @@ course.kernel_channel.serve = _serve_and_die
 
 
 def test_a_kernel_that_dies_while_the_names_are_bound_fails_every_test_cell_with_the_reason():
-    verdicts, _, notebook = _judge(DIES_AT_ONCE)
+    verdicts, _, notebook = _judge(DIES_AT_ONCE, kernel_lost=True)
     assert [v.grade_id for v in verdicts] == [t.grade_id for t in instructor_cells(notebook).tests]
     assert verdicts and all(not v.passed and v.message.startswith("KernelLost: ") for v in verdicts), verdicts

@@ -36,8 +36,11 @@ from tests.postgres_server import create_database
 
 STUDENTS = ["reference", "blank", "deleted-test-cell"]
 ONLY = [arg for student in STUDENTS for arg in ("--student", student)]
-#: every ``course grade`` of this module gets these arguments too, from here alone
-EXTRA_GRADE_ARGS: tuple[str, ...] = ()
+#: every ``course grade`` of this module gets these arguments too, from here alone: the test cells run in
+#: the kernel, as under plain nbgrader, so that the autograded notebooks can be compared with its own
+#: (the judge writes its verdicts instead of the cells' outputs; test_parallel_serial holds the judge's
+#: gradebooks to nbgrader's)
+EXTRA_GRADE_ARGS: tuple[str, ...] = ("--no-judge",)
 DUEDATE = datetime.datetime(2026, 11, 22, 12, 0, 0)  # naive UTC, as nbgrader stores it
 EXTENDED = "blank"
 EXTENSION = datetime.timedelta(days=2)

@@ -109,11 +109,22 @@ def test_the_reference_earns_full_marks_and_the_broken_answer_does_not(graded):
     assert graded["judge"][tricks.BROKEN]["cells"] == graded["in_kernel"][tricks.BROKEN]["cells"]
 
 
-@pytest.mark.parametrize("trick", sorted(tricks.TRICKS))
+@pytest.mark.parametrize("trick", sorted(set(tricks.TRICKS) - set(tricks.LIARS)))
 def test_the_trick_beats_the_checks_in_the_kernel(graded, trick):
     """Under plain nbgrader the trick earns more than the broken answer alone: it works."""
     results = graded["in_kernel"]
     assert results[trick]["score"] > results[tricks.BROKEN]["score"], results[trick]["messages"]
+
+
+@pytest.mark.parametrize("trick", sorted(tricks.LIARS))
+def test_the_checks_in_the_kernel_no_longer_believe_a_lying_answer(graded, trick):
+    """The liars earned 01's Value gradient cell in the kernel while that cell compared the student's
+    ``grad`` with ``==`` and took its finite differences from the student's own forward; it now checks
+    forward values and gradients against the test's own floats (``math.isclose`` converts a liar to
+    the number it holds), and ``assert_tensor_close`` sees through a subclass. So in the kernel too a
+    liar earns what the broken answer earns; the judge refuses it whatever the checks."""
+    results = graded["in_kernel"]
+    assert results[trick]["cells"] == results[tricks.BROKEN]["cells"], results[trick]["messages"]
 
 
 @pytest.mark.parametrize("trick", sorted(tricks.TRICKS))
