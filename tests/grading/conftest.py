@@ -47,12 +47,13 @@ def course_env() -> dict:
     return env
 
 
-def course_grade(course: Path, *args: str, progress: bool = False, timeout: float = 1200) -> dict:
+def course_grade(course: Path, *args: str, progress: bool = False, timeout: float = 1200,
+                 cell_timeout: int = CELL_TIMEOUT) -> dict:
     """Run ``python -m grader grade ARGS`` (``course grade``) in ``course``: status, output, report, time."""
     started = time.perf_counter()
     process = subprocess.run(
         [sys.executable, "-m", "grader", "grade", *args, "--report", "report.json",
-         "--cell-timeout", str(CELL_TIMEOUT), *([] if progress else ["--no-progress"])],
+         "--cell-timeout", str(cell_timeout), *([] if progress else ["--no-progress"])],
         cwd=course, env=course_env(), capture_output=True, text=True, timeout=timeout)
     seconds = time.perf_counter() - started
     report = course / "report.json"
