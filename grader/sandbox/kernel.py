@@ -31,6 +31,7 @@ import pwd
 import shutil
 import signal
 import site
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -290,14 +291,31 @@ def ensure_sandbox_user(name: str = SANDBOX_USER) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
+def machine_uid_locks() -> Path:
+    """The one folder of this machine where sandbox uid slots are locked.
+
+    It is the same for every grading run and every test, whatever their scratch folder: a slot's
+    holder kills every process of its uid on entry, so two lock folders on one machine would hand the
+    same uid to two kernels and let each kill the other's (a kernel dying before ``kernel_info``).
+    """
+    run = Path("/run")
+    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
+    return base / "course-grader-uids"
+
+
 @contextlib.contextmanager
-def uid_slot(lock_dir: Path, uid_base: int = UID_BASE, slots: int = 4096):
+def uid_slot(lock_dir: Path | None = None, uid_base: int = UID_BASE, slots: int = 4096):
     """Hold a per-submission uid, unique on this machine while the context lasts.
 
-    Slots are claimed with ``flock`` on ``lock_dir/<slot>.lock``, so that
-    several worker processes on one machine never share a uid.
+    Slots are claimed with ``flock`` on ``lock_dir/<slot>.lock`` (by default
+    :func:`machine_uid_locks`), so that worker processes of any grading run on
+    one machine never share a uid.
     """
+    lock_dir = machine_uid_locks() if lock_dir is None else lock_dir
     lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    status = lock_dir.lstat()
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise RuntimeError(f"{lock_dir} must be a folder of this user that nobody else can write")
     for slot in range(slots):
         handle = open(lock_dir / f"{slot}.lock", "w")
         try:

@@ -177,7 +177,7 @@ def run_task(bundle: AssignmentBundle, submission: SubmissionFiles) -> TaskResul
     try:
         if options.sandbox:
             _, gid = ensure_sandbox_user()
-            with uid_slot(scratch_base / "uids") as uid:
+            with uid_slot() as uid:
                 _grade_in_scratch(bundle, submission, scratch, result, (uid, gid), stopwatch)
         else:
             _grade_in_scratch(bundle, submission, scratch, result, None, stopwatch)
