@@ -45,7 +45,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from grader.judge.cells import InstructorCells, instructor_cells, judge_cell, judge_namespace
+from grader.judge.cells import InstructorCells, instructor_cells, judge_namespace
 from grader.judge.cells import graded_names as judge_graded_names
 from grader.judge.subprocess_kernel import KernelForks
 from grader.nbgrader_terms import grade_id
@@ -54,6 +54,7 @@ from tests.notebooks import (
     NotebookParts,
     fresh_namespace,
     is_solution_cell,
+    judge_cell,
     notebook_parts,
     read_notebook,
     run_test_cell,

@@ -27,7 +27,7 @@ from typing import Any
 
 import nbformat
 
-from grader.judge.cells import judge_cell
+from grader.judge.cells import run_test_cell as run_judged_test_cell
 from grader.nbgrader_terms import (
     grade_id,
     is_hidden_delimiter,
@@ -143,8 +143,20 @@ def fresh_namespace(parts: NotebookParts, extra_code: str = "", extra_label: str
     return namespace
 
 
+def judge_cell(source: str, label: str, namespace: dict) -> str | None:
+    """Run one test cell's code in the judge, in a copy of ``namespace``: None when it passes, else a
+    one-line reason (plain nbgrader's rule: stderr fails the cell too).
+
+    The reason is the exception (``"AssertionError: ..."``), or the last line written to stderr.
+    """
+    reason, stderr = run_judged_test_cell(source, label, namespace)
+    if reason is None and stderr.strip():
+        return "wrote to stderr: " + stderr.strip().splitlines()[-1][:200]
+    return reason
+
+
 def run_test_cell(test: TestCell, namespace: dict, visible_only: bool = False) -> str | None:
-    """Run a test cell as nbgrader would judge it (:func:`grader.judge.cells.judge_cell`).
+    """Run a test cell as nbgrader would judge it (:func:`judge_cell`).
 
     With ``visible_only``, run only what the student's release shows of it.
     Returns None when the cell would earn its points, or a one-line reason:

@@ -3,10 +3,10 @@
 import pytest
 
 import grader.judge.channel
-from grader.judge.cells import judge_cell, judge_namespace
+from grader.judge.cells import judge_namespace
 from grader.nbgrader_terms import hidden_lines
 from tests.mutation import judge_cells, kernel_forks
-from tests.notebooks import notebook_parts, read_notebook, source_path
+from tests.notebooks import judge_cell, notebook_parts, read_notebook, source_path
 
 ASSIGNMENT = "02_activations"
 

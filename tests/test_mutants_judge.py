@@ -17,7 +17,7 @@ import os
 
 import pytest
 
-from grader.judge.cells import judge_cell, judge_namespace
+from grader.judge.cells import judge_namespace
 from grader.judge.remote import Handle
 from tests.mutation import (
     correct_variants,
@@ -27,7 +27,7 @@ from tests.mutation import (
     run_entry,
     run_entry_through_judge,
 )
-from tests.notebooks import assignment_ids, notebook_parts
+from tests.notebooks import assignment_ids, judge_cell, notebook_parts
 
 SAMPLE_EVERY = 12
 # Checks that rest on facts only the kernel observes (advisory under the judge): in-place changes

@@ -6,8 +6,7 @@ of the solution cells) bound to handles of the student's objects of those names,
 cells (code the course hands to students, which tests build on). A student's cell that defines its
 own ``assert_tensor_close`` or ``np`` changes nothing here: only the graded names reach the kernel.
 
-A test cell passes when running it here raised nothing and wrote nothing to stderr (nbgrader zeroes a
-cell for either), as :func:`judge_cell` decides. :func:`run_test_cell` tells the two apart, for
+:func:`run_test_cell` runs a test cell and returns what it raised and what it wrote to stderr apart, for
 nbgrader's pipeline to decide what stderr costs (this course's moves it to stdout).
 """
 
@@ -31,7 +30,7 @@ from grader.nbgrader_terms import (
 )
 
 __all__ = ["TestSource", "InstructorCells", "instructor_cells", "graded_names", "judge_namespace",
-           "judge_cell", "run_test_cell", "MAX_STDERR_CHARS"]
+           "run_test_cell", "MAX_STDERR_CHARS"]
 
 #: What :func:`run_test_cell` keeps of what a test cell wrote to stderr (the end of it).
 MAX_STDERR_CHARS = 8 * 1024
@@ -142,14 +141,3 @@ def run_test_cell(source: str, label: str, namespace: dict) -> tuple[str | None,
     except Exception as error:  # noqa: BLE001 - any failure of the checks counts
         reason = f"{type(error).__name__}: {error}"
     return reason, stderr.getvalue()[-MAX_STDERR_CHARS:]
-
-
-def judge_cell(source: str, label: str, namespace: dict) -> str | None:
-    """Run one test cell's code in a copy of ``namespace``: None when it passes, else a one-line reason.
-
-    The reason is the exception (``"AssertionError: ..."``), or the last line written to stderr.
-    """
-    reason, stderr = run_test_cell(source, label, namespace)
-    if reason is None and stderr.strip():
-        return "wrote to stderr: " + stderr.strip().splitlines()[-1][:200]
-    return reason
