@@ -43,28 +43,20 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 from benchmarks.machine import describe_machine, load_average  # noqa: E402
+from benchmarks.prerecorded import KINDS, graded_kinds, kind_of, student_name  # noqa: E402
 from grader.instructor import engine  # noqa: E402
 from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot  # noqa: E402
 from grader.instructor.plan import assignment_bundle, read_submission  # noqa: E402
 from grader.instructor.record import Recorder  # noqa: E402
 from grader.messages import AssignmentBundle, SubmissionFiles, TaskResult  # noqa: E402
-from grader.worker.task import run_task  # noqa: E402
 from tests.course_copy import (  # noqa: E402
-    blank_submission,
     make_course_copy,
     nbgrader,
-    reference_submission,
     submit,
 )
 from tests.postgres_server import create_database, postgres_binaries, postgres_server  # noqa: E402
 
 ASSIGNMENT = "01_computation_graphs"
-KINDS = ("reference", "blank")
-
-
-def kind_of(student: str) -> str:
-    """Which prerecorded result a student of this benchmark hands in (``student0002`` is blank)."""
-    return "blank" if int(student.removeprefix("student")) % 3 == 2 else "reference"
 
 
 @functools.cache
@@ -89,29 +81,18 @@ def prepare(base: Path, students: int) -> tuple[Path, Path, dict]:
     """
     course = make_course_copy(base / "course", [ASSIGNMENT])
     nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
-    notebooks = {"reference": reference_submission(course, ASSIGNMENT),
-                 "blank": blank_submission(course, ASSIGNMENT)}
     plain = base / "plain"
     shutil.copytree(course, plain)
+    notebooks, graded = graded_kinds(course, ASSIGNMENT, base / "scratch")
     for kind, nb in notebooks.items():
         submit(plain, kind, ASSIGNMENT, nb)
         nbgrader(plain, "autograde", ASSIGNMENT, "--student", kind, "--force")
     rows = gradebook_snapshot(f"sqlite:///{plain / 'gradebook.db'}")
     expected = {kind: {key[2:]: value for key, value in rows.items() if key[1] == kind} for kind in KINDS}
-    for kind, nb in notebooks.items():
-        submit(course, f"source-{kind}", ASSIGNMENT, nb)
-    options = dataclasses.replace(engine.GradeOptions(sandbox=False), scratch=str(base / "scratch"))
-    bundle = assignment_bundle(course, ASSIGNMENT, f"sqlite:///{course / 'gradebook.db'}", "backprop",
-                               options.task_options(), empty_gradebook("backprop"))
-    graded = {kind: run_task(bundle, read_submission(course, f"source-{kind}", ASSIGNMENT)) for kind in KINDS}
-    for kind, result in graded.items():
-        if result.status != "graded":
-            raise SystemExit(f"grading the {kind} submission failed: {result.reason}\n{result.log}")
-        shutil.rmtree(course / "submitted" / f"source-{kind}")
     path = base / "prerecorded.pickle"
     path.write_bytes(pickle.dumps(graded))
     for index in range(students):
-        student = f"student{index:04d}"
+        student = student_name(index)
         submit(course, student, ASSIGNMENT, notebooks[kind_of(student)])
     return course, path, expected
 

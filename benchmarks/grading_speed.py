@@ -20,8 +20,10 @@ copy, and the median is taken; the load average is printed before each.
 ``course grade`` runs with ``--no-judge`` (the test cells run in the kernel,
 as in the baseline: the figures of issue 23); ``--runs`` may name
 ``course-grade-1-judge`` and ``course-grade-2-judge``, the same with the
-judge, ``course grade``'s default. For each it prints the wall time and
-submissions per minute, and for the ``course grade`` runs the per-submission
+judge, ``course grade``'s default. For each it prints the wall time,
+submissions per minute, the CPU seconds of the run's whole process tree (user and
+system time of every process waited for: on two cores, two workers cannot beat
+serial nbgrader by more than twice the ratio of their CPU times), and for the ``course grade`` runs the per-submission
 task time (median and max), the median seconds of each phase of a task
 (``TaskResult.phases``) and of each step of the start-up (``StartupTimings``,
 median of the repeats per step) from their JSON report, and checks that the
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -95,13 +98,18 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     course.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template, course)
     load = load_average()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.run(command, cwd=course, env=environment(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # the CPU time of the whole process tree that was waited for: nbgrader, or course grade with its
+    # cluster, workers, nbgrader processes and kernels
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if process.returncode not in (0, 1):
         print(process.stdout[-3000:], process.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{label} failed with status {process.returncode}")
-    outcome = {"label": label, "seconds": seconds, "course": course, "status": process.returncode,
+    outcome = {"label": label, "seconds": seconds, "cpu": cpu, "course": course, "status": process.returncode,
                "load": load}
     report = course / "report.json"
     if report.exists():
@@ -124,6 +132,7 @@ def repeated(label: str, template: Path, base: Path, command: list[str], times: 
         outcomes.append(outcome)
     median = sorted(outcomes, key=lambda o: o["seconds"])[len(outcomes) // 2]
     return {**median, "seconds": statistics.median(o["seconds"] for o in outcomes),
+            "cpu": statistics.median(o["cpu"] for o in outcomes),
             "all_seconds": [o["seconds"] for o in outcomes],
             "startups": [o["startup"] for o in outcomes if o.get("startup")]}
 
@@ -202,14 +211,14 @@ def main() -> None:
                 for label in args.runs.split(",")]
         serial = runs[0]["seconds"]  # the first run is the yardstick of "vs serial"
         print(f"\n{'run':<18}{'seconds':>9}{'per minute':>12}{'vs serial':>11}{'minus serial':>14}"
-              f"{'task median':>13}{'task max':>10}")
+              f"{'task median':>13}{'task max':>10}{'CPU s':>9}{'CPU vs serial':>15}")
         for outcome in runs:
             tasks = outcome.get("task_seconds") or []
             median = f"{statistics.median(tasks):.1f}" if tasks else "-"
             longest = f"{max(tasks):.1f}" if tasks else "-"
             print(f"{outcome['label']:<18}{outcome['seconds']:>9.1f}{count / outcome['seconds'] * 60:>12.1f}"
                   f"{serial / outcome['seconds']:>10.2f}x{outcome['seconds'] - serial:>+12.1f} s"
-                  f"{median:>13}{longest:>10}")
+                  f"{median:>13}{longest:>10}{outcome['cpu']:>9.1f}{outcome['cpu'] / runs[0]['cpu']:>14.2f}x")
         for outcome in runs:
             print(f"{outcome['label']}: {outcome['seconds'] / count:.1f} s per submission on average; runs: "
                   + ", ".join(f"{seconds:.1f}" for seconds in outcome["all_seconds"]) + " s")

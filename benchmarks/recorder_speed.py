@@ -43,17 +43,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe_machine  # noqa: E402
-from grader.instructor.engine import GradeOptions  # noqa: E402
-from grader.instructor.gradebook import empty_gradebook, gradebook_snapshot  # noqa: E402
-from grader.instructor.plan import assignment_bundle, read_submission  # noqa: E402
+from benchmarks.prerecorded import graded_kinds, kind_of, student_name  # noqa: E402
+from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
 from grader.instructor.record import Recorder  # noqa: E402
 from grader.messages import TaskResult  # noqa: E402
-from grader.worker.task import run_task  # noqa: E402
 from tests.course_copy import (  # noqa: E402
-    blank_submission,
     make_course_copy,
     nbgrader,
-    reference_submission,
     submit,
 )
 from tests.grading.nbgrader_recording import record_with_nbgrader  # noqa: E402
@@ -66,24 +62,13 @@ def prerecorded(base: Path, assignment: str, students: int) -> tuple[Path, list[
     """A course with ``students`` submissions, and a finished worker result for each (not recorded)."""
     course = make_course_copy(base / "course", [assignment])
     nbgrader(course, "generate_assignment", assignment, "--force")
-    kinds = {"reference": reference_submission(course, assignment),
-             "blank": blank_submission(course, assignment)}
-    for kind, nb in kinds.items():
-        submit(course, f"source-{kind}", assignment, nb)
-    options = dataclasses.replace(GradeOptions(sandbox=False), scratch=str(base / "scratch"))
-    bundle = assignment_bundle(course, assignment, f"sqlite:///{course / 'gradebook.db'}", "",
-                               options.task_options(), empty_gradebook(""))
-    graded = {kind: run_task(bundle, read_submission(course, f"source-{kind}", assignment)) for kind in kinds}
-    for kind, result in graded.items():
-        if result.status != "graded":
-            raise SystemExit(f"grading the {kind} submission failed: {result.reason}\n{result.log}")
-        shutil.rmtree(course / "submitted" / f"source-{kind}")
+    notebooks, graded = graded_kinds(course, assignment, base / "scratch")
     results = []
     for index in range(students):
-        kind = "blank" if index % 3 == 2 else "reference"
-        student = f"student{index:04d}"
-        submit(course, student, assignment, kinds[kind])
-        results.append(dataclasses.replace(graded[kind], student=student, flags=list(graded[kind].flags)))
+        student = student_name(index)
+        submit(course, student, assignment, notebooks[kind_of(student)])
+        results.append(dataclasses.replace(graded[kind_of(student)], student=student,
+                                           flags=list(graded[kind_of(student)].flags)))
     return course, results
 
 

@@ -56,6 +56,14 @@ PRELOAD = (
     "jupyter_client",
     "grader.worker.execute",
     "grader.sandbox.kernel",
+    # what the judge runs of the instructor's setup cells (numpy comes with the grader's modules)
+    "matplotlib.pyplot",
+    "ipywidgets",
+    "course.derivations",
+    "course.gradcheck",
+    "course.graphs",
+    "course.testing",
+    "course.widgets",
 )
 
 
