@@ -88,7 +88,7 @@ class Workers:
         self._closed = False
         if self.local:
             # this process imports the task's modules with the engine's, in its main thread
-            warm_up(options.scratch, options.sandbox, import_modules=False)
+            warm_up(options.scratch, options.sandbox, import_modules=False, judge=options.judge)
             self._thread = None
         else:
             self._thread = threading.Thread(target=self._start, name="course-grade-cluster", daemon=True)
@@ -121,7 +121,8 @@ class Workers:
         try:
             # Ctrl+C in a terminal signals the whole process group, the LocalCluster's worker processes
             # too: only this process handles it (the engine's _StopSignals), and closes the workers in order
-            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler)
+            client.run(warm_up, self.options.scratch, self.options.sandbox, not self.options.scheduler,
+                       judge=self.options.judge)
         except Exception:  # noqa: BLE001 - a worker that cannot warm up does it all in its first task
             logging.getLogger(__name__).warning("a worker's warm-up failed", exc_info=True)
 

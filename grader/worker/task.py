@@ -250,8 +250,8 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
     log_path = scratch / "nbgrader.log"
     stopwatch.lap("scratch")
     try:
-        returncode = shared_zygote().run(arguments, course, nbgrader_environment(), log_path,
-                                         timeout=options.task_timeout)
+        returncode = shared_zygote(options.judge).run(arguments, course, nbgrader_environment(), log_path,
+                                                      timeout=options.task_timeout)
     except ZygoteTimeout:
         result.status, result.cause = Status.TIMEOUT, CrashCause.TASK_TIMEOUT
         result.reason = f"grading took longer than {options.task_timeout} s"

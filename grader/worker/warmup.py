@@ -47,7 +47,7 @@ def ignore_sigint() -> None:
 
 
 def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
-            import_modules: bool = True) -> None:
+            import_modules: bool = True, judge: bool = False) -> None:
     """Start this worker's zygote, its task imports and (``sandbox``) the machine's font list, once.
 
     Parameters
@@ -61,6 +61,8 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
     import_modules : bool
         Import the task's modules in the thread (False where the main thread imports them meanwhile:
         two threads importing one package tree from different ends is best avoided).
+    judge : bool
+        The judge decides the test cells (``TaskOptions.judge``): the zygote preloads its imports.
     """
     if ignore_interrupts:
         ignore_sigint()
@@ -72,7 +74,7 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
             return
         from grader.worker.zygote import prestart_zygote
 
-        _state["zygote"] = prestart_zygote()
+        _state["zygote"] = prestart_zygote(judge)
         thread = threading.Thread(target=_prepare, args=(Path(scratch), sandbox, import_modules), daemon=True,
                                   name="course-grade-warm-up")
         _state["thread"] = thread

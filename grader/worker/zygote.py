@@ -56,7 +56,10 @@ PRELOAD = (
     "jupyter_client",
     "grader.worker.execute",
     "grader.sandbox.kernel",
-    # what the judge runs of the instructor's setup cells (numpy comes with the grader's modules)
+)
+# Imported too when the judge is on (``--judge`` on the helper's command line): what the judge runs of
+# the instructor's setup cells in each nbgrader process (numpy comes with the grader's modules).
+JUDGE_PRELOAD = (
     "matplotlib.pyplot",
     "ipywidgets",
     "course.derivations",
@@ -74,14 +77,14 @@ class ZygoteTimeout(Exception):
 class Zygote:
     """A helper process, on this interpreter, that forks one fresh ``nbgrader`` process per command."""
 
-    def __init__(self):
+    def __init__(self, judge: bool = False):
         #: epoch seconds: the helper's start, and the end of its imports (None until it says so)
         self.started = time.time()
         self.ready_at: float | None = None
         # the helper is this module run as a script (``-m``, so a module name: the helper is another
         # process and cannot be handed a function); ``-P`` keeps the current folder off sys.path
         self.process = subprocess.Popen(
-            [sys.executable, "-P", "-m", __name__], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", __name__, *(["--judge"] if judge else [])], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
         self.lock = threading.Lock()
         self._pending = b""
@@ -204,25 +207,27 @@ _spare: list[Zygote] = []
 _spare_lock = threading.Lock()
 
 
-def prestart_zygote() -> Zygote:
+def prestart_zygote(judge: bool = False) -> Zygote:
     """Start a helper process now, for the next thread that asks for one (:func:`shared_zygote`).
 
-    Returns at once: the helper imports nbgrader in its own process meanwhile.
+    Returns at once: the helper imports nbgrader (and, with ``judge``, :data:`JUDGE_PRELOAD`) in its
+    own process meanwhile.
     """
-    zygote = Zygote()
+    zygote = Zygote(judge)
     with _spare_lock:
         _started.append(zygote)
         _spare.append(zygote)
     return zygote
 
 
-def shared_zygote() -> Zygote:
-    """This thread's helper process: a prestarted one, else one started now; again if it died."""
+def shared_zygote(judge: bool = False) -> Zygote:
+    """This thread's helper process: a prestarted one, else one started now (preloading for the judge
+    with ``judge``); again if it died."""
     zygote = getattr(_local, "zygote", None)
     if zygote is None or not zygote.alive():
         zygote = _take_spare()
         if zygote is None:
-            zygote = Zygote()
+            zygote = Zygote(judge)
             with _spare_lock:
                 _started.append(zygote)
         _local.zygote = zygote
@@ -284,14 +289,14 @@ def _child(request: dict) -> None:
             os._exit(code)
 
 
-def _serve() -> None:
+def _serve(judge: bool) -> None:
     """The helper's loop: one request at a time, one child per request."""
     from grader.worker.nbgrader_main import skip_slow_optional_imports
 
     skip_slow_optional_imports()
     import importlib
 
-    for name in PRELOAD:
+    for name in PRELOAD + (JUDGE_PRELOAD if judge else ()):
         importlib.import_module(name)
     replies = sys.stdout.buffer
     replies.write((json.dumps({"ready": time.time()}) + "\n").encode())
@@ -388,4 +393,4 @@ def kill_tree(pid: int, attempts: int = 50) -> None:
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve(judge="--judge" in sys.argv[1:])

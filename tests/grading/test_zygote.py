@@ -110,3 +110,17 @@ def test_both_messages_of_a_command_are_seen_when_they_arrive_in_one_read():
     finally:
         helper.process.stdout.close()
         os.close(write_end)
+
+
+@pytest.mark.parametrize("judge", [False, True])
+def test_the_judge_s_imports_are_preloaded_only_when_the_judge_is_on(tmp_path, judge):
+    """A child inherits the helper's modules: with the judge on, what its setup cells import is there
+    before the child imports anything (a ``db`` command imports none of it itself)."""
+    (tmp_path / "nbgrader_config.py").write_text(
+        "import sys\nprint('preloaded:', sorted(m for m in ('matplotlib.pyplot', 'ipywidgets')"
+        " if m in sys.modules))\n")
+    log = tmp_path / "log"
+    with Zygote(judge=judge) as helper:
+        assert helper.run(["db", "student", "list"], tmp_path, environment(), log) == 0, log.read_text()
+    expected = ["ipywidgets", "matplotlib.pyplot"] if judge else []
+    assert f"preloaded: {expected}" in log.read_text()
