@@ -23,11 +23,11 @@ as in the baseline: the figures of issue 23); ``--runs`` may name
 judge, ``course grade``'s default. For each it prints the wall time,
 submissions per minute, the CPU seconds of the run's whole process tree (user and
 system time of every process waited for: on two cores, two workers cannot beat
-serial nbgrader by more than twice the ratio of their CPU times), and for the ``course grade`` runs the per-submission
-task time (median and max), the median seconds of each phase of a task
-(``TaskResult.phases``) and of each step of the start-up (``StartupTimings``,
-median of the repeats per step) from their JSON report, and checks that the
-gradebooks agree.
+serial nbgrader by more than twice the ratio of their CPU times), and for the
+``course grade`` runs the per-submission task time (median and max), the median
+seconds of each phase of a task (``TaskResult.phases``) and of each step of the
+start-up (``StartupTimings``, median of the repeats per step) from their JSON
+report, and checks that the gradebooks agree.
 
 ``--judge-compare`` runs instead ``course grade "*" --workers 2`` with the judge and with
 ``--no-judge``, interleaved (on, off, on, off, ...) ``--repeat`` times each, each on a
