@@ -10,11 +10,13 @@ SQLite or PostgreSQL, is only ever written by the process that runs
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from grader.nbgrader_terms import nbgrader_environment
 from grader.structure import AssignmentStructure, GradedCell, NotebookStructure, SourceCell
 
 __all__ = ["empty_gradebook", "read_structure", "export_structure", "write_template", "submission_scores",
@@ -26,13 +28,23 @@ def empty_gradebook(course_id: str) -> bytes:
 
     Creating a gradebook runs ``alembic heads`` in a subprocess (about 3 s);
     a copy of an existing one does not, so :func:`write_template` starts
-    from these bytes.
+    from these bytes. nbgrader starts ``alembic`` by name, so this
+    interpreter's ``bin/`` goes first on PATH meanwhile: ``.venv/bin/course``
+    and the benchmarks work with an environment that was not activated.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "gradebook.db"
-        with Gradebook(f"sqlite:///{path}", course_id or "default_course"):
-            pass
-        return path.read_bytes()
+    path_before = os.environ.get("PATH")
+    os.environ["PATH"] = nbgrader_environment()["PATH"]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "gradebook.db"
+            with Gradebook(f"sqlite:///{path}", course_id or "default_course"):
+                pass
+            return path.read_bytes()
+    finally:
+        if path_before is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = path_before
 
 
 def read_structure(gb: Gradebook, assignment: str) -> AssignmentStructure:

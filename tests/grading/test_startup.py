@@ -26,9 +26,15 @@ STRUCTURE = AssignmentStructure("hw", None, (NotebookStructure(
 ),))
 
 
+def test_the_empty_gradebook_is_made_without_the_environment_on_path(monkeypatch):
+    """nbgrader runs ``alembic`` by name: ``.venv/bin/course`` run from a shell that did not activate
+    the environment must find the environment's, and leave PATH as it was."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert empty_gradebook("course101").startswith(b"SQLite format 3")
+    assert os.environ["PATH"] == "/usr/bin:/bin"
+
+
 def test_a_template_from_the_empty_gradebook_needs_no_alembic_and_holds_the_structure(tmp_path, monkeypatch):
-    # nbgrader runs `alembic` by name, from the environment's bin/
-    monkeypatch.setenv("PATH", nbgrader_environment()["PATH"])
     empty = empty_gradebook("course101")
 
     def no_alembic():
