@@ -23,12 +23,16 @@ This module imports nothing heavy itself: unpickling :func:`warm_up` on a worker
 from __future__ import annotations
 
 import importlib
+import logging
 import signal
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["warm_up", "warm_up_report", "ignore_sigint"]
+__all__ = ["warm_up", "warm_up_report", "ignore_sigint", "quiet_closing_heartbeat"]
+
+#: What a Dask worker logs, with a traceback, when its heartbeat meets a scheduler that closed first.
+CLOSING_HEARTBEAT = "Failed to communicate with scheduler during heartbeat"
 
 #: The modules a grading task needs, imported by the warm-up's thread.
 TASK_MODULES = ("grader.worker.task",)
@@ -46,6 +50,24 @@ def ignore_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class _ClosingHeartbeat(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(CLOSING_HEARTBEAT)
+
+
+def quiet_closing_heartbeat() -> None:
+    """Drop the traceback a LocalCluster worker logs when the run closes the scheduler under its heartbeat.
+
+    ``course grade`` closes the cluster it started at the end of a run, or when SIGINT or SIGTERM
+    stops it; a worker whose heartbeat was under way then logs an error with a traceback, which the
+    user would take for a failure. Only that message is dropped, and only in the workers of a
+    LocalCluster (a scheduler of the user's that goes away is worth the message).
+    """
+    worker_logger = logging.getLogger("distributed.worker")
+    if not any(isinstance(existing, _ClosingHeartbeat) for existing in worker_logger.filters):
+        worker_logger.addFilter(_ClosingHeartbeat())
+
+
 def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
             import_modules: bool = True, judge: bool = False) -> None:
     """Start this worker's zygote, its task imports and (``sandbox``) the machine's font list, once.
@@ -57,7 +79,7 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
     sandbox : bool
         Kernels run in the sandbox (only they use the prebuilt font list).
     ignore_interrupts : bool
-        Also :func:`ignore_sigint` (a LocalCluster's worker).
+        Also :func:`ignore_sigint` and :func:`quiet_closing_heartbeat` (a LocalCluster's worker).
     import_modules : bool
         Import the task's modules in the thread (False where the main thread imports them meanwhile:
         two threads importing one package tree from different ends is best avoided).
@@ -66,6 +88,7 @@ def warm_up(scratch: str, sandbox: bool, ignore_interrupts: bool = False,
     """
     if ignore_interrupts:
         ignore_sigint()
+        quiet_closing_heartbeat()
     from grader.worker.nbgrader_main import skip_slow_optional_imports
 
     skip_slow_optional_imports()

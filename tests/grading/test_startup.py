@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -295,3 +296,25 @@ def test_the_warm_up_skips_jsonschemas_slow_import_in_a_worker_process(tmp_path)
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip() == "True None"
+
+
+def test_a_local_worker_drops_only_the_heartbeat_error_of_a_closing_scheduler(caplog):
+    """The traceback a worker logs when its heartbeat meets the scheduler the run just closed (seen once
+    in a SIGTERM test's stderr) is dropped; any other error of the worker still shows."""
+    from grader.worker.warmup import CLOSING_HEARTBEAT, quiet_closing_heartbeat
+
+    worker_logger = logging.getLogger("distributed.worker")
+    before = list(worker_logger.filters)
+    try:
+        quiet_closing_heartbeat()
+        quiet_closing_heartbeat()  # a second warm-up adds no second filter
+        assert len(worker_logger.filters) == len(before) + 1
+        with caplog.at_level(logging.ERROR, logger="distributed.worker"):
+            try:
+                raise OSError("Stream is closed")
+            except OSError:
+                worker_logger.exception(CLOSING_HEARTBEAT + ".")
+                worker_logger.exception("Compute Failed")
+        assert [record.getMessage() for record in caplog.records] == ["Compute Failed"]
+    finally:
+        worker_logger.filters[:] = before
