@@ -304,14 +304,13 @@ def machine_uid_locks() -> Path:
 
 
 @contextlib.contextmanager
-def uid_slot(lock_dir: Path | None = None, uid_base: int = UID_BASE, slots: int = 4096):
+def uid_slot(uid_base: int = UID_BASE, slots: int = 4096):
     """Hold a per-submission uid, unique on this machine while the context lasts.
 
-    Slots are claimed with ``flock`` on ``lock_dir/<slot>.lock`` (by default
-    :func:`machine_uid_locks`), so that worker processes of any grading run on
-    one machine never share a uid.
+    Slots are claimed with ``flock`` on ``<slot>.lock`` in :func:`machine_uid_locks`,
+    so that worker processes of any grading run on one machine never share a uid.
     """
-    lock_dir = machine_uid_locks() if lock_dir is None else lock_dir
+    lock_dir = machine_uid_locks()
     lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     status = lock_dir.lstat()
     if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid() or status.st_mode & 0o022:
