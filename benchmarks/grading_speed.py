@@ -16,7 +16,9 @@ that course:
 3. ``course grade "*" --workers 2 --no-judge``.
 
 Each run is repeated ``--repeat`` times (3 by default), each time on a fresh
-copy, and the median is taken; the load average is printed before each.
+copy, in rounds (every command once per round, in turn, so that a change in
+the machine's load meets them all), and the median is taken; the load
+average is printed before each.
 ``course grade`` runs with ``--no-judge`` (the test cells run in the kernel,
 as in the baseline: the figures of issue 23); ``--runs`` may name
 ``course-grade-1-judge`` and ``course-grade-2-judge``, the same with the
@@ -122,19 +124,26 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     return outcome
 
 
-def repeated(label: str, template: Path, base: Path, command: list[str], times: int) -> dict:
-    """``times`` runs of ``command``; the median run's figures, with every run's seconds and start-up."""
-    outcomes = []
+def interleaved(labels: list[str], template: Path, base: Path, commands: dict, times: int) -> list[dict]:
+    """``times`` rounds, each running every command of ``labels`` once, in turn, so that a change in the
+    machine's load meets every command; per command, the median run's figures, with every run's seconds
+    and start-up (in the order of ``labels``)."""
+    outcomes: dict[str, list[dict]] = {label: [] for label in labels}
     for attempt in range(times):
-        outcome = run(label, template, base, command)
-        print(f"  {label} run {attempt + 1}/{times}: {outcome['seconds']:.1f} s ({outcome['load']} before)",
-              flush=True)
-        outcomes.append(outcome)
-    median = sorted(outcomes, key=lambda o: o["seconds"])[len(outcomes) // 2]
-    return {**median, "seconds": statistics.median(o["seconds"] for o in outcomes),
-            "cpu": statistics.median(o["cpu"] for o in outcomes),
-            "all_seconds": [o["seconds"] for o in outcomes],
-            "startups": [o["startup"] for o in outcomes if o.get("startup")]}
+        for label in labels:
+            outcome = run(label, template, base, commands[label])
+            print(f"  {label} run {attempt + 1}/{times}: {outcome['seconds']:.1f} s "
+                  f"({outcome['load']} before)", flush=True)
+            outcomes[label].append(outcome)
+    summaries = []
+    for label in labels:
+        runs = outcomes[label]
+        median = sorted(runs, key=lambda o: o["seconds"])[len(runs) // 2]
+        summaries.append({**median, "seconds": statistics.median(o["seconds"] for o in runs),
+                          "cpu": statistics.median(o["cpu"] for o in runs),
+                          "all_seconds": [o["seconds"] for o in runs],
+                          "startups": [o["startup"] for o in runs if o.get("startup")]})
+    return summaries
 
 
 def startup_lines(outcome: dict) -> list[str]:
@@ -207,8 +216,7 @@ def main() -> None:
         if args.judge_compare:
             judge_compare(template, base, commands, count, args.repeat)
             return
-        runs = [repeated(label, template, base, commands[label], args.repeat)
-                for label in args.runs.split(",")]
+        runs = interleaved(args.runs.split(","), template, base, commands, args.repeat)
         serial = runs[0]["seconds"]  # the first run is the yardstick of "vs serial"
         print(f"\n{'run':<18}{'seconds':>9}{'per minute':>12}{'vs serial':>11}{'minus serial':>14}"
               f"{'task median':>13}{'task max':>10}{'CPU s':>9}{'CPU vs serial':>15}")
@@ -242,7 +250,7 @@ def main() -> None:
             return {k: v for k, v in snapshot.items() if "grade" in k}
 
         same = all(scores(s) == scores(snapshots[0]) for s in snapshots[1:])
-        print(f"the {len(runs)} gradebooks (each command's median run) hold the same grades: {same}")
+        print(f"the {len(runs)} gradebooks (each command's last run) hold the same grades: {same}")
         print(describe_machine())
     finally:
         if not args.keep:

@@ -1,19 +1,28 @@
-"""Start time of one sandboxed kernel, as ``course grade`` starts it.
+"""Start time of one sandboxed kernel, as ``course grade`` starts it: launched, and forked.
 
 Usage (from the repository root, as root: the sandbox needs it)::
 
     .venv/bin/python benchmarks/kernel_start.py [--runs 7]
 
 Prints figures, asserts nothing. Each run starts a kernel with
-:class:`grader.sandbox.kernel.SandboxKernelManager` (the launcher, the file view, the limits, an
-unprivileged uid), the way a worker does, and measures
+:class:`grader.sandbox.kernel.SandboxKernelManager` (the file view, the limits, an unprivileged uid),
+the way a worker does, in two ways, one after the other:
+
+* ``launched``: a new process (``unshare`` and :mod:`grader.sandbox.launcher`);
+* ``forked``: forked by a kernel server (:mod:`grader.sandbox.kernel_server`), as ``course grade``
+  does when the machine's font list exists;
+
+and measures
 
 * ``ready``: from ``start_kernel`` until the kernel answers (``wait_for_ready``), the task's
   ``kernel_start`` phase;
-* ``first cell``: then running ``import numpy, matplotlib.pyplot`` in it, as the notebooks' first cell
-  does.
+* ``first cell``: then running ``import numpy, matplotlib.pyplot, ipywidgets`` in it, as the
+  notebooks' first cells do;
+* ``CPU``: the CPU seconds of the kernel's whole process tree until it has run that cell (the kernel's
+  own, read from ``/proc`` before it stops, plus its stand-in's), which is what a busy worker pays.
 
-One run before the measured ones warms the page cache and builds matplotlib's font list.
+One run of each before the measured ones warms the page cache, builds matplotlib's font list and
+starts the kernel server (its own start is printed once: a worker pays it once).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -36,37 +46,52 @@ from grader.messages import SandboxLimits  # noqa: E402
 from grader.sandbox.kernel import (  # noqa: E402
     SandboxKernelManager,
     ensure_sandbox_user,
-    matplotlib_font_cache,
+    machine_font_list,
     sandbox_unavailable_reason,
     uid_slot,
 )
+from grader.sandbox.kernel_server import shared_kernel_server  # noqa: E402
+from grader.sandbox.spec import SandboxSpec  # noqa: E402
+
+FIRST_CELL = "import numpy, matplotlib.pyplot, ipywidgets"
+#: the kernel's CPU seconds so far (user and system), read by the kernel itself
+CPU_SO_FAR = "import os; print(sum(os.times()[:2]))"
 
 
-async def one_start(folder: Path, name: str) -> tuple[float, float]:
-    """Seconds until the kernel answers, then seconds of its first cell."""
+async def one_start(folder: Path, name: str, kernel_server: str) -> tuple[float, float, float]:
+    """Seconds until the kernel answers, seconds of its first cell, CPU seconds of its start and cell."""
     _, gid = ensure_sandbox_user()
-    with uid_slot(folder / "uids") as uid:
+    with uid_slot() as uid:
         work, ipc = folder / name, folder / f"{name}-ipc"
         work.mkdir()
         ipc.mkdir(mode=0o700)
         os.chown(ipc, uid, gid)
-        spec = {"enabled": True, "uid": uid, "gid": gid, "ipc_dir": str(ipc),
-                "limits": SandboxLimits().as_dict(), "preload": matplotlib_font_cache(folder / "fonts")}
+        spec = SandboxSpec(uid=uid, gid=gid, ipc_dir=str(ipc), limits=SandboxLimits(),
+                           preload=machine_font_list(folder / "fonts").preload, kernel_server=kernel_server)
         manager = SandboxKernelManager(sandbox=spec, kernel_name="python3")
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         await manager.start_kernel(cwd=str(work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = manager.client()
         client.start_channels()
+        output: list[str] = []
         try:
             await client.wait_for_ready(timeout=120)
             ready = time.perf_counter()
-            reply = await client.execute_interactive("import numpy, matplotlib.pyplot", timeout=120)
+            reply = await client.execute_interactive(FIRST_CELL, timeout=120)
             assert reply["content"]["status"] == "ok", reply["content"]
             first_cell = time.perf_counter()
+            await client.execute_interactive(CPU_SO_FAR, timeout=60, output_hook=lambda message: (
+                output.append(message["content"].get("text", ""))))
         finally:
             client.stop_channels()
             await manager.shutdown_kernel(now=True)
-    return ready - started, first_cell - ready
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # a launched kernel is a child of this process's children (unshare): counted once they end; a forked
+    # kernel is the server's, so only its own report counts for it, and its stand-in is a child here
+    stand_in = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    kernel = float("".join(output).strip() or "nan") if kernel_server else 0.0
+    return ready - started, first_cell - ready, stand_in + kernel
 
 
 def main() -> None:
@@ -81,11 +106,30 @@ def main() -> None:
                                      if (ROOT / "test-artifacts").is_dir() else None) as folder:
         folder = Path(folder)
         os.chmod(folder, 0o755)
-        asyncio.run(one_start(folder, "warm-up"))
-        runs = [asyncio.run(one_start(folder, f"run{index}")) for index in range(args.runs)]
-    for label, values in (("ready", [r[0] for r in runs]), ("first cell", [r[1] for r in runs])):
-        print(f"{label:>10}: median {statistics.median(values):.3f} s, min {min(values):.3f} s, "
-              f"max {max(values):.3f} s over {len(values)} runs")
+        started = time.perf_counter()
+        server = shared_kernel_server(machine_font_list(folder / "fonts"))
+        if server is None:
+            raise SystemExit("the kernel server did not start")
+        print(f"kernel server's start (once per worker): {time.perf_counter() - started:.2f} s")
+        ways = {"launched": "", "forked": server.socket}
+        for way, socket in ways.items():
+            asyncio.run(one_start(folder, f"warm-up-{way}", socket))
+        runs: dict[str, list[tuple[float, float, float]]] = {way: [] for way in ways}
+        for index in range(args.runs):  # interleaved: a change in the machine's load meets both
+            for way, socket in ways.items():
+                runs[way].append(asyncio.run(one_start(folder, f"{way}{index}", socket)))
+    medians = {}
+    for way, measured in runs.items():
+        for position, label in enumerate(("ready", "first cell", "CPU")):
+            values = [run[position] for run in measured]
+            medians[way, label] = statistics.median(values)
+            print(f"{way:>8} {label:>10}: median {medians[way, label]:.3f} s, min {min(values):.3f} s, "
+                  f"max {max(values):.3f} s over {len(values)} runs")
+    for label in ("ready", "first cell", "CPU"):
+        print(f"{label:>10}: forked/launched {medians['forked', label] / medians['launched', label]:.2f}")
+    total = {way: medians[way, "ready"] + medians[way, "first cell"] for way in ways}
+    print(f"ready and first cell: launched {total['launched']:.3f} s, forked {total['forked']:.3f} s, "
+          f"saved {total['launched'] - total['forked']:.3f} s per kernel")
 
 
 if __name__ == "__main__":

@@ -233,6 +233,7 @@ BACKGROUND_STEPS = {
     "worker_imports": "a worker importing the grading task's modules",
     "zygote": "a worker's zygote, from its start until it has imported nbgrader",
     "font_list": "matplotlib's font list, from the machine's cache or built once for the machine",
+    "kernel_server": "a worker's kernel server, from its start until it has imported what kernels import",
 }
 
 

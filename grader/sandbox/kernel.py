@@ -63,6 +63,7 @@ __all__ = [
     "sandbox_unavailable_reason",
     "uid_slot",
     "kill_uid",
+    "machine_folder",
 ]
 
 SANDBOX_USER = "coursegrader"
@@ -70,6 +71,8 @@ UID_BASE = 2_000_000
 # The launcher is imported only to know its file: it is executed by path, with ``python -I``, so that
 # while it is root nothing in the student's working folder (or on PYTHONPATH) can be imported.
 LAUNCHER = launcher.__file__
+# Started instead of the launcher when a kernel server forks the kernels (see kernel_server.py)
+KERNEL_CLIENT = str(Path(launcher.__file__).with_name("kernel_client.py"))
 # The course package, shown read-only to the kernel: notebooks and the probe import it.
 COURSE_PACKAGE = str(Path(course.__file__).resolve().parent)
 
@@ -291,16 +294,30 @@ def ensure_sandbox_user(name: str = SANDBOX_USER) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
+def machine_folder(name: str) -> Path:
+    """A folder of this machine, the same for every grading run and every test: ``/run/NAME``, or
+    ``NAME`` in the temporary folder where ``/run`` cannot be written.
+
+    Created if missing; it must be a folder of this user that nobody else can write.
+    """
+    run = Path("/run")
+    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    status = folder.lstat()
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid() or status.st_mode & 0o022:
+        raise RuntimeError(f"{folder} must be a folder of this user that nobody else can write")
+    return folder
+
+
 def machine_uid_locks() -> Path:
-    """The one folder of this machine where sandbox uid slots are locked.
+    """The one folder of this machine where sandbox uid slots are locked (:func:`machine_folder`).
 
     It is the same for every grading run and every test, whatever their scratch folder: a slot's
     holder kills every process of its uid on entry, so two lock folders on one machine would hand the
     same uid to two kernels and let each kill the other's (a kernel dying before ``kernel_info``).
     """
-    run = Path("/run")
-    base = run if run.is_dir() and os.access(run, os.W_OK) else Path(tempfile.gettempdir())
-    return base / "course-grader-uids"
+    return machine_folder("course-grader-uids")
 
 
 @contextlib.contextmanager
@@ -311,10 +328,6 @@ def uid_slot(uid_base: int = UID_BASE, slots: int = 4096):
     so that worker processes of any grading run on one machine never share a uid.
     """
     lock_dir = machine_uid_locks()
-    lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    status = lock_dir.lstat()
-    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.geteuid() or status.st_mode & 0o022:
-        raise RuntimeError(f"{lock_dir} must be a folder of this user that nobody else can write")
     for slot in range(slots):
         handle = open(lock_dir / f"{slot}.lock", "w")
         try:
@@ -398,7 +411,10 @@ class SandboxKernelManager(AsyncKernelManager):
 
     Configured (by the scratch course's ``nbgrader_config.py``) with ``sandbox``, a
     :class:`~grader.sandbox.spec.SandboxSpec`; None runs the kernel unconfined, with the probe. What
-    the kernel sees of the machine is :func:`file_view`.
+    the kernel sees of the machine is :func:`file_view`. The kernel is a new process started by
+    ``unshare`` and :mod:`grader.sandbox.launcher`, or, when the sandbox names a kernel server, a fork
+    of that server (:mod:`grader.sandbox.kernel_server`), confined the same way, for which
+    :mod:`grader.sandbox.kernel_client` stands.
     """
 
     sandbox = Instance(SandboxSpec, allow_none=True, help="the sandbox; None: unconfined").tag(config=True)
@@ -451,6 +467,9 @@ class SandboxKernelManager(AsyncKernelManager):
             view=file_view(cwd, spec.ipc_dir),
             env=kernel_environment(dict(launch_env), cwd),
         )
+        if spec.kernel_server:
+            return [sys.executable, "-I", "-S", KERNEL_CLIENT, spec.kernel_server, launch.to_json(), "--",
+                    *cmd]
         return [
             shutil.which("unshare") or "unshare",
             "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--",

@@ -47,6 +47,7 @@ import sys
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_NOEXEC = 8
 MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
@@ -198,11 +199,20 @@ def _enter_root(root):
     _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
 
 
-def main(argv):
-    separator = argv.index("--")
-    spec = json.loads(argv[1])
-    kernel_argv = argv[separator + 1:]
+def mount_proc():
+    """Mount ``/proc`` of this process's PID namespace (what ``unshare --mount-proc`` does), after
+    making every mount of this mount namespace private. For the kernel server's children
+    (:mod:`grader.sandbox.kernel_server`), which unshare the namespaces themselves."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
+
+def confine(spec):
+    """Steps 0 to 3 of the module's docstring, in this process: its own root, limits, no privileges.
+
+    Ends in the kernel's working folder with ``umask`` 077; the caller then clears the environment
+    and becomes the kernel (:func:`main` by ``execve``, the kernel server in its forked child).
+    """
     # 0. nothing done here may leak to the host's mount table
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
 
@@ -246,10 +256,16 @@ def main(argv):
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
     if os.getuid() == 0 or os.geteuid() == 0:
         raise SystemExit("sandbox: still root after dropping privileges")
-
-    # 4. a clean environment, then the kernel
     os.chdir(spec["cwd"])
     os.umask(0o077)
+
+
+def main(argv):
+    separator = argv.index("--")
+    spec = json.loads(argv[1])
+    kernel_argv = argv[separator + 1:]
+    confine(spec)
+    # 4. a clean environment, then the kernel
     os.execve(kernel_argv[0], kernel_argv, spec["env"])
 
 

@@ -8,7 +8,8 @@ A task's settings cross three processes before a kernel runs:
    (:func:`grader.worker.execute.configure_scratch_course`) and hands its :class:`SandboxSpec` to
    :class:`grader.sandbox.kernel.SandboxKernelManager`;
 3. the kernel manager turns it into a :class:`LaunchSpec`, the JSON argument of
-   :mod:`grader.sandbox.launcher` on the ``unshare`` command line.
+   :mod:`grader.sandbox.launcher` on the ``unshare`` command line (or of
+   :mod:`grader.sandbox.kernel_client`, which hands it to the worker's kernel server).
 
 The launcher runs with ``python -I`` and the standard library only, so it reads a plain dict; a test
 (``tests/grading/test_boundaries.py``) checks that the keys it reads are :class:`LaunchSpec`'s fields.
@@ -38,6 +39,9 @@ class SandboxSpec:
     preload : dict of str to str
         Files copied into the kernel's private ``/tmp`` before anything is hidden: path in the kernel
         to path on the worker (see :func:`grader.sandbox.kernel.matplotlib_font_cache`).
+    kernel_server : str
+        The socket of the worker's kernel server (:mod:`grader.sandbox.kernel_server`), which forks the
+        kernel; empty: the kernel is a new process (``unshare`` and :mod:`grader.sandbox.launcher`).
     """
 
     uid: int
@@ -45,6 +49,7 @@ class SandboxSpec:
     ipc_dir: str
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     preload: dict[str, str] = field(default_factory=dict)
+    kernel_server: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +57,8 @@ class SandboxSpec:
     @classmethod
     def from_dict(cls, data: dict) -> SandboxSpec:
         return cls(uid=int(data["uid"]), gid=int(data["gid"]), ipc_dir=str(data["ipc_dir"]),
-                   limits=SandboxLimits(**data["limits"]), preload=dict(data["preload"]))
+                   limits=SandboxLimits(**data["limits"]), preload=dict(data["preload"]),
+                   kernel_server=str(data["kernel_server"]))
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ from grader.messages import (
     TaskResult,
 )
 from grader.nbgrader_terms import nbgrader_environment
-from grader.sandbox.kernel import ensure_sandbox_user, matplotlib_font_cache, uid_slot
+from grader.sandbox.kernel import ensure_sandbox_user, machine_font_list, uid_slot
+from grader.sandbox.kernel_server import shared_kernel_server
 from grader.sandbox.spec import SandboxSpec, TaskSettings
 from grader.worker import execute
 from grader.worker.flags import static_flags
@@ -233,8 +234,11 @@ def _grade_in_scratch(bundle: AssignmentBundle, submission: SubmissionFiles, scr
     if identity is not None:
         uid, gid = identity
         os.chown(ipc, uid, gid)
+        font_list = machine_font_list(scratch.parent / "matplotlib")
+        server = shared_kernel_server(font_list)  # the kernel is forked from it, else a new process
         sandbox = SandboxSpec(uid=uid, gid=gid, ipc_dir=str(ipc), limits=options.limits,
-                              preload=matplotlib_font_cache(scratch.parent / "matplotlib"))
+                              preload=font_list.preload,
+                              kernel_server="" if server is None else server.socket)
     phases_report = scratch / "phases.json"
     causes_report = scratch / "causes.json"
     settings = TaskSettings(sandbox=sandbox, output_cell_bytes=options.limits.output_cell_kb * 1024,

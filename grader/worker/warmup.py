@@ -10,7 +10,9 @@ bundles, and in its own process when it grades without Dask. It returns at once,
   (:func:`grader.worker.nbgrader_main.skip_slow_optional_imports`: a spawned Dask worker never ran the
   command's ``main``, and paid 1.5 s for it at its first task), and
   then, when kernels are sandboxed, matplotlib's font list of the machine
-  (:func:`grader.sandbox.kernel.machine_font_list`), built once per machine, found by the others.
+  (:func:`grader.sandbox.kernel.machine_font_list`), built once per machine, found by the others, and
+  the worker's kernel server (:func:`grader.sandbox.kernel_server.shared_kernel_server`), which imports
+  what every kernel imports and forks the task's kernels.
 
 A task that starts before these are done waits for them where it would have done them itself (the
 import lock, the font list's lock, the zygote's first line), so nothing changes but the time.
@@ -123,10 +125,19 @@ def _prepare(scratch: Path, sandbox: bool, import_modules: bool) -> None:
         except Exception:  # noqa: BLE001 - the task tries again and kernels build their own list
             return
         _state["font_list"] = (font_list.seconds, font_list.built)
+        from grader.sandbox.kernel_server import shared_kernel_server
+
+        started = time.perf_counter()
+        try:
+            if shared_kernel_server(font_list) is not None:
+                _state["kernel_server"] = (time.perf_counter() - started, False)
+        except Exception:  # noqa: BLE001 - the task tries again, else launches its kernel
+            return
 
 
 def warm_up_report(timeout: float = 0.0) -> dict[str, tuple[float, bool]]:
-    """Seconds of each warm-up step done so far: ``worker_imports``, ``zygote``, ``font_list``.
+    """Seconds of each warm-up step done so far: ``worker_imports``, ``zygote``, ``font_list``,
+    ``kernel_server``.
 
     Each value is ``(seconds, built)``; ``built`` says the font list was built by this worker. Waits at
     most ``timeout`` seconds for the zygote's imports. Empty before :func:`warm_up`.
@@ -142,6 +153,7 @@ def warm_up_report(timeout: float = 0.0) -> dict[str, tuple[float, bool]]:
             ready = None
         if ready is not None:
             report["zygote"] = (ready, False)
-    if "font_list" in _state:
-        report["font_list"] = _state["font_list"]
+    for step in ("font_list", "kernel_server"):
+        if step in _state:
+            report[step] = _state[step]
     return report

@@ -44,7 +44,8 @@ STRUCTURE = AssignmentStructure("hw", datetime.datetime(2026, 1, 2, 3, 4), (Note
 ),))
 
 SPEC = SandboxSpec(uid=2_000_001, gid=999, ipc_dir="/tmp/x/ipc", limits=SandboxLimits(memory_mb=512),
-                   preload={"/tmp/matplotlib/fontlist.json": "/var/fonts.json"})
+                   preload={"/tmp/matplotlib/fontlist.json": "/var/fonts.json"},
+                   kernel_server="/run/k/1.sock")
 SETTINGS = TaskSettings(sandbox=SPEC, output_cell_bytes=1024, output_total_bytes=4096,
                         probe_report="/tmp/x/probe.json", phases_report="/tmp/x/phases.json",
                         causes_report="/tmp/x/causes.json", cell_timeout=30)
@@ -175,6 +176,11 @@ ALLOWED_FOREIGN_WRITES = {
     ("grader/worker/zygote.py", "sys.stdout"),
     ("grader/worker/zygote.py", "sys.stderr"),
     ("grader/worker/zygote.py", "sys.argv"),
+    # the same for a kernel forked by the kernel server: its argv is the kernel's command line (what
+    # ipykernel's app parses). It also resets, outside what this check sees, matplotlib's remembered
+    # folders and the style library's user path, which the server's imports computed from its own
+    # MPLCONFIGDIR (kernel_server._as_a_new_kernel)
+    ("grader/sandbox/kernel_server.py", "sys.argv"),
 }
 
 
