@@ -18,8 +18,10 @@ and measures
   ``kernel_start`` phase;
 * ``first cell``: then running ``import numpy, matplotlib.pyplot, ipywidgets`` in it, as the
   notebooks' first cells do;
-* ``CPU``: the CPU seconds of the kernel's whole process tree until it has run that cell (the kernel's
-  own, read from ``/proc`` before it stops, plus its stand-in's), which is what a busy worker pays.
+* ``CPU``: the CPU seconds of the kernel until it has run that cell (its own times, read in the
+  kernel; a launched kernel's include the launcher's, which it was before its ``exec``), plus those of
+  ``unshare`` or of a forked kernel's stand-in: what a busy worker pays. Not counted: the server's fork
+  itself and the monitor, a few milliseconds.
 
 One run of each before the measured ones warms the page cache, builds matplotlib's font list and
 starts the kernel server (its own start is printed once: a worker pays it once).
@@ -87,11 +89,11 @@ async def one_start(folder: Path, name: str, kernel_server: str) -> tuple[float,
             client.stop_channels()
             await manager.shutdown_kernel(now=True)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # a launched kernel is a child of this process's children (unshare): counted once they end; a forked
-    # kernel is the server's, so only its own report counts for it, and its stand-in is a child here
-    stand_in = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
-    kernel = float("".join(output).strip() or "nan") if kernel_server else 0.0
-    return ready - started, first_cell - ready, stand_in + kernel
+    # the kernel's own times (a launched kernel's include the launcher's, the same process before its
+    # exec), plus what this process reaped: unshare, or a forked kernel's stand-in
+    reaped = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    kernel = float("".join(output).strip() or "nan")
+    return ready - started, first_cell - ready, reaped + kernel
 
 
 def main() -> None:
