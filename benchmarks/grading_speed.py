@@ -23,9 +23,10 @@ average is printed before each.
 as in the baseline: the figures of issue 23); ``--runs`` may name
 ``course-grade-1-judge`` and ``course-grade-2-judge``, the same with the
 judge, ``course grade``'s default. For each it prints the wall time,
-submissions per minute, the CPU seconds of the run's whole process tree (user and
-system time of every process waited for: on two cores, two workers cannot beat
-serial nbgrader by more than twice the ratio of their CPU times), and for the
+submissions per minute, the CPU seconds the machine was busy during the run
+(``/proc/stat``: every process of the run, and whatever else ran; on two cores,
+two workers cannot beat serial nbgrader by more than twice the ratio of their
+CPU times), and for the
 ``course grade`` runs the per-submission task time (median and max), the median
 seconds of each phase of a task (``TaskResult.phases``) and of each step of the
 start-up (``StartupTimings``, median of the repeats per step) from their JSON
@@ -41,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -53,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe_machine, load_average  # noqa: E402
+from benchmarks.machine import describe_machine, load_average, machine_busy_seconds  # noqa: E402
 from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
 from grader.messages import BACKGROUND_STEPS, PHASES, STARTUP_STEPS  # noqa: E402
 from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
@@ -100,14 +100,14 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     course.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template, course)
     load = load_average()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy_before = machine_busy_seconds()
     started = time.perf_counter()
     process = subprocess.run(command, cwd=course, env=environment(), capture_output=True, text=True)
     seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # the CPU time of the whole process tree that was waited for: nbgrader, or course grade with its
-    # cluster, workers, nbgrader processes and kernels
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    # the machine's busy CPU time over the run: nbgrader, or course grade with its cluster, workers,
+    # nbgrader processes, kernel servers and kernels (RUSAGE_CHILDREN misses the processes that end
+    # without being waited for, as a worker's kernel server and its kernels when the cluster closes)
+    cpu = machine_busy_seconds() - busy_before
     if process.returncode not in (0, 1):
         print(process.stdout[-3000:], process.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{label} failed with status {process.returncode}")

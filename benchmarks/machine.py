@@ -24,3 +24,16 @@ def describe_machine() -> str:
         pass
     return (f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {model}, "
             f"{platform.python_implementation()} {platform.python_version()}, {load_average()}")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot, over all its CPUs (``/proc/stat``: user,
+    nice, system, irq and softirq time; idle, iowait and the hypervisor's steal left out).
+
+    The difference over a run counts every process of the run, however it ended (a process killed
+    before its parent waited for it is missing from ``RUSAGE_CHILDREN``), and everything else the
+    machine did meanwhile: meaningful on an otherwise idle machine only.
+    """
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")

@@ -99,7 +99,6 @@ class KernelServer:
 
         folder = kernel_server_folder()
         self.socket = str(folder / f"{os.getpid()}-{time.monotonic_ns()}.sock")
-        self.started = time.time()
         self.ready_at: float | None = None
         self.error = ""
         env = kernel_environment({}, "/nonexistent") | {"MPLCONFIGDIR": font_folder,
@@ -147,14 +146,15 @@ def shared_kernel_server(font_list: FontList, timeout: float = 120) -> KernelSer
     """This process's kernel server, started if needed, for the machine's font list.
 
     None when it cannot serve: kernels are then new processes (``unshare`` and the launcher). So they
-    are without a font list: a server would build one in its own folder, where no kernel finds it.
+    are without a font list: a server would build one in its own folder, where no kernel finds it. A
+    server that died after it served is started again; one that failed to start is not tried again.
     """
     if not font_list.preload:
         return None
     font_folder = os.path.dirname(next(iter(font_list.preload.values())))
     with _servers_lock:
         server = _servers.get(font_folder)
-        if server is None or not server.alive():
+        if server is None or (server.ready_at is not None and not server.alive()):
             server = _servers[font_folder] = KernelServer(font_folder)
     return server if server.wait_ready(timeout) else None
 
