@@ -54,7 +54,6 @@ __all__ = [
     "file_view",
     "python_view",
     "KERNEL_MPLCONFIGDIR",
-    "matplotlib_font_cache",
     "machine_font_list",
     "font_list_key",
     "FontList",
@@ -242,12 +241,6 @@ def _build_font_list(base: Path, folder: Path) -> bool:
         return False
     finally:
         shutil.rmtree(building, ignore_errors=True)
-
-
-def matplotlib_font_cache(folder: Path) -> dict[str, str]:
-    """The launcher's ``preload`` for matplotlib's font list of this machine, kept under ``folder``
-    (see :func:`machine_font_list`)."""
-    return machine_font_list(folder).preload
 
 
 def sandbox_unavailable_reason() -> str | None:

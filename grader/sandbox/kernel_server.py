@@ -155,7 +155,10 @@ def shared_kernel_server(font_list: FontList, timeout: float = 120) -> KernelSer
     with _servers_lock:
         server = _servers.get(font_folder)
         if server is None or (server.ready_at is not None and not server.alive()):
-            server = _servers[font_folder] = KernelServer(font_folder)
+            try:
+                server = _servers[font_folder] = KernelServer(font_folder)
+            except (OSError, RuntimeError):  # no socket folder of root's, no interpreter to start
+                return None
     return server if server.wait_ready(timeout) else None
 
 

@@ -38,7 +38,7 @@ class SandboxSpec:
     limits : SandboxLimits
     preload : dict of str to str
         Files copied into the kernel's private ``/tmp`` before anything is hidden: path in the kernel
-        to path on the worker (see :func:`grader.sandbox.kernel.matplotlib_font_cache`).
+        to path on the worker (see :func:`grader.sandbox.kernel.machine_font_list`).
     kernel_server : str
         The socket of the worker's kernel server (:mod:`grader.sandbox.kernel_server`), which forks the
         kernel; empty: the kernel is a new process (``unshare`` and :mod:`grader.sandbox.launcher`).
