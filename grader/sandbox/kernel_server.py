@@ -319,6 +319,7 @@ def _monitor(connection: socket.socket, fds: list[int], request: dict, launcher)
 def _kernel(fds: list[int], request: dict, launcher, libc) -> None:
     """In the monitor's child, the first process of its PID namespace: become the kernel. Never returns."""
     code = 1
+    confined = False
     try:
         os.setsid()
         for target, fd in enumerate(fds):
@@ -327,6 +328,7 @@ def _kernel(fds: list[int], request: dict, launcher, libc) -> None:
         spec = request["spec"]
         launcher.mount_proc()
         launcher.confine(spec)
+        confined = True
         # after the uid changed, which clears it
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
@@ -345,9 +347,8 @@ def _kernel(fds: list[int], request: dict, launcher, libc) -> None:
         traceback.print_exc()
     finally:
         try:
-            import atexit as exits
-
-            exits._run_exitfuncs()
+            if confined:  # as a new interpreter's exit would, under the kernel's uid only
+                atexit._run_exitfuncs()
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
