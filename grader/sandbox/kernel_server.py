@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from grader.sandbox.kernel import FontList
 
-__all__ = ["KernelServer", "shared_kernel_server", "kernel_server_folder", "PRELOAD"]
+__all__ = ["KernelServer", "shared_kernel_server", "kernel_server_folder", "stop_helper", "PRELOAD"]
 
 #: Imported by the server, so that no kernel imports them again.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy", "matplotlib",
@@ -82,6 +82,18 @@ def kernel_server_folder() -> Path:
 
 
 # ---------------------------------------------------------------- the grader's side
+
+
+def stop_helper(process: subprocess.Popen, timeout: float = 10) -> None:
+    """End a helper process that ends when its stdin closes (a kernel server, a zygote): close its
+    stdin, wait ``timeout`` seconds, then kill it."""
+    if process.poll() is None:
+        process.stdin.close()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class KernelServer:
@@ -127,13 +139,7 @@ class KernelServer:
             return self.ready_at is not None and self.alive()
 
     def close(self) -> None:
-        if self.alive():
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_helper(self.process)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket)
 

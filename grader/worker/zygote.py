@@ -44,6 +44,8 @@ import sys
 import threading
 import time
 
+from grader.sandbox.kernel_server import stop_helper
+
 __all__ = ["Zygote", "ZygoteTimeout", "shared_zygote", "prestart_zygote", "kill_tree", "process_tree"]
 
 # Imported by the helper before it forks, so that no child pays for them. The grader's own modules are
@@ -93,13 +95,7 @@ class Zygote:
         return self.process.poll() is None
 
     def close(self) -> None:
-        if self.alive():
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_helper(self.process)
 
     def __enter__(self) -> Zygote:
         return self
