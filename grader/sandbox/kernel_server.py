@@ -237,6 +237,14 @@ def serve(socket_path: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl+C of the grading run is the worker's to handle
     replies.write((json.dumps({"ready": time.time()}) + "\n").encode())
     replies.flush()
+    try:
+        _serve_requests(listener, launcher)
+    finally:
+        os.unlink(socket_path)  # the worker is gone, or the server failed: no socket left behind
+
+
+def _serve_requests(listener: socket.socket, launcher) -> None:
+    """Fork a monitor per request until stdin closes; then kill the monitors still running."""
     # monitors not yet reaped: a pid here cannot belong to another process, so killing it is safe
     monitors: set[int] = set()
     while True:

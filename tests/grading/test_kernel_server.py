@@ -121,7 +121,8 @@ def test_killing_the_stand_in_kills_the_forked_kernel(folder, server):
 async def _server_closed(folder, own_server):
     async def close_the_server(manager, uid):
         assert _pids_of_uid(uid)
-        own_server.close()
+        own_server.process.stdin.close()  # what a worker's end does to it, even by SIGKILL
+        own_server.process.wait(timeout=30)
         deadline = time.monotonic() + 10
         while _pids_of_uid(uid) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -137,6 +138,7 @@ def test_closing_the_server_ends_its_kernels(folder, server):
     assert own.wait_ready(120), own.error
     in_own_event_loop(_server_closed, folder, own)
     assert not own.alive()
+    assert not os.path.exists(own.socket), "the server left its socket behind"
 
 
 def test_only_root_reaches_the_server(server):
