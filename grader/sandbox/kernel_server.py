@@ -59,7 +59,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from grader.sandbox.kernel import FontList
 
-__all__ = ["KernelServer", "shared_kernel_server", "kernel_server_folder", "stop_helper", "PRELOAD"]
+__all__ = ["KernelServer", "shared_kernel_server", "kernel_server_folder", "remove_orphaned_sockets",
+           "stop_helper", "PRELOAD"]
 
 #: Imported by the server, so that no kernel imports them again.
 PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "numpy", "matplotlib",
@@ -110,6 +111,8 @@ class KernelServer:
         from grader.sandbox.kernel import kernel_environment
 
         folder = kernel_server_folder()
+        remove_orphaned_sockets(folder)
+        # named by its owner's pid: a server ends with its owner
         self.socket = str(folder / f"{os.getpid()}-{time.monotonic_ns()}.sock")
         self.ready_at: float | None = None
         self.error = ""
@@ -142,6 +145,19 @@ class KernelServer:
         stop_helper(self.process)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.socket)
+
+
+def remove_orphaned_sockets(folder: Path) -> None:
+    """Remove the sockets in ``folder`` whose owner (the pid that starts their name) is gone: a server
+    killed with its worker (SIGKILL to the whole tree) could not remove its own."""
+    for path in folder.glob("*.sock"):
+        try:
+            os.kill(int(path.name.split("-", 1)[0]), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        except (ValueError, PermissionError):
+            continue
 
 
 _servers: dict[str, KernelServer] = {}
@@ -240,7 +256,8 @@ def serve(socket_path: str) -> None:
     try:
         _serve_requests(listener, launcher)
     finally:
-        os.unlink(socket_path)  # the worker is gone, or the server failed: no socket left behind
+        with contextlib.suppress(FileNotFoundError):  # the worker is gone, or the server failed
+            os.unlink(socket_path)
 
 
 def _serve_requests(listener: socket.socket, launcher) -> None:

@@ -18,7 +18,12 @@ import time
 import pytest
 
 from grader.sandbox.kernel import _pids_of_uid, machine_font_list
-from grader.sandbox.kernel_server import KernelServer, kernel_server_folder, shared_kernel_server
+from grader.sandbox.kernel_server import (
+    KernelServer,
+    kernel_server_folder,
+    remove_orphaned_sockets,
+    shared_kernel_server,
+)
 from tests.grading.sandboxed import REPORT, in_own_event_loop, run_in_sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
@@ -155,3 +160,17 @@ def test_without_a_font_list_kernels_are_launched():
     from grader.sandbox.kernel import FontList
 
     assert shared_kernel_server(FontList(preload={})) is None
+
+
+def test_sockets_of_owners_that_are_gone_are_removed(server, tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # a pid that ended, reaped
+    folder = tmp_path / "sockets"
+    folder.mkdir()
+    orphaned, owned = folder / f"{gone}-1.sock", folder / f"{os.getpid()}-2.sock"
+    orphaned.touch()
+    owned.touch()
+    remove_orphaned_sockets(folder)
+    assert not orphaned.exists() and owned.exists()
+    remove_orphaned_sockets(kernel_server_folder())
+    assert os.path.exists(server.socket), "a running server's socket was removed"
