@@ -15,8 +15,10 @@ Kinds (issue 21, "What got through"), one submission or more each (:data:`TRICKS
   ``interpreter-base64`` (``code.InteractiveInterpreter`` on base64 text), ``run-code``,
   ``showtraceback``;
 * answers that lie: ``ndarray-liar`` (an ``np.ndarray`` subclass whose ``__array_ufunc__`` makes
-  every subtraction zero and every comparison true), ``object-liar`` (a plain object whose
-  comparisons are all true: in the kernel it passes ``assert y.grad == 1.0``);
+  every subtraction zero and every comparison true), ``ndarray-chameleon`` (an ``np.ndarray`` subclass
+  that copies into itself the array it is compared with or subtracted from, so it equals whatever
+  a check expects), ``object-liar`` (a plain object whose comparisons are all true: in the kernel it
+  passes ``assert y.grad == 1.0``);
 * nbgrader's scoring rule: ``displayhook-ok`` (each graded function sends an ``execute_result``
   "ok" through ``sys.displayhook`` before the test's error);
 * reading the answer: not here; the hostile corpus's ``walk-for-solutions`` student
@@ -42,7 +44,7 @@ REFERENCE = "reference"
 
 #: what the broken answer appends to each solution cell (by grade_id): the graded names redefined,
 #: each returning a wrong value of the right shape and dtype. ``_given`` is the identity here; the
-#: ``ndarray-liar``, ``object-liar`` and ``displayhook-ok`` tricks rebind it before the definitions run.
+#: liars and the ``displayhook-ok`` trick rebind it before the definitions run.
 BROKEN_CODE = {
     "derive_local_gradients": '''
 def _given(value):
@@ -276,6 +278,24 @@ class _Liar(np.ndarray):
 def _given(value):
     return np.asarray(value, dtype=np.float64).view(_Liar)
 ''', ""),
+    "ndarray-chameleon": ("answers are an np.ndarray subclass whose __array_ufunc__ first copies into "
+                          "itself the array it meets in a two-input operation, so that it equals "
+                          "whatever it is compared with or subtracted from", '''
+class _Chameleon(np.ndarray):
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        mine = [isinstance(item, _Chameleon) for item in inputs]
+        if method == "__call__" and len(inputs) == 2 and mine.count(True) == 1:
+            chameleon, other = (inputs[0], inputs[1]) if mine[0] else (inputs[1], inputs[0])
+            try:
+                np.copyto(chameleon.view(np.ndarray), np.asarray(other), casting="unsafe")
+            except ValueError:  # shapes that do not broadcast: left as it is
+                pass
+        return getattr(ufunc, method)(*[np.asarray(item) for item in inputs], **kwargs)
+
+
+def _given(value):
+    return np.array(value, dtype=np.float64).view(_Chameleon)
+''', ""),
     "object-liar": ("answers are objects whose comparisons are all true", '''
 class _Anything:
     def __init__(self, value):
@@ -332,12 +352,17 @@ KINDS = {
                                                  "probe-clear"],
     "changing frames while checks run": ["settrace-problem", "setprofile-actual"],
     "rewriting later cells": ["ast-transformer-magic", "interpreter-base64", "run-code", "showtraceback"],
-    "answers that lie": ["ndarray-liar", "object-liar"],
+    "answers that lie": ["ndarray-liar", "ndarray-chameleon", "object-liar"],
     "nbgrader's scoring rule": ["displayhook-ok"],
     "reading the answer": ["walk-for-solutions"],
 }
 #: what the judge says of each answer that lies, in most of its failed cells
-LIARS = {"ndarray-liar": "returned a _Liar; return a numpy array", "object-liar": "_Anything"}
+LIARS = {"ndarray-liar": "returned a _Liar; return a numpy array",
+         "ndarray-chameleon": "returned a _Chameleon; return a numpy array", "object-liar": "_Anything"}
+#: the liars that 01's checks no longer believe (its Value cells compare against the test's own floats):
+#: in the kernel they earn the broken answer's score; the chameleon, which copies the expected value
+#: into itself, still beats them there
+OUTLIVED = {"ndarray-liar", "object-liar"}
 #: the corpus that holds the submissions of a kind not built here
 ELSEWHERE = {"walk-for-solutions": "tests.grading.corpus"}
 
