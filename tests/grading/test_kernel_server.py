@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -20,6 +23,7 @@ import pytest
 from grader.sandbox.kernel import _pids_of_uid, machine_font_list
 from grader.sandbox.kernel_server import (
     KernelServer,
+    _read_request,
     kernel_server_folder,
     remove_orphaned_sockets,
     shared_kernel_server,
@@ -50,6 +54,12 @@ print({REPORT!r} + json.dumps({{
     "cwd": os.path.basename(os.getcwd()), "hash_seeded": sys.flags.hash_randomization,
 }}))
 """
+
+
+def _system_interpreter() -> str:
+    """An interpreter another user can run: the course's may sit in a folder only root can enter (pyenv
+    under /root)."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
 @pytest.fixture(scope="module")
@@ -147,12 +157,37 @@ def test_closing_the_server_ends_its_kernels(folder, server):
 
 def test_only_root_reaches_the_server(server):
     assert (kernel_server_folder().stat().st_mode & 0o077) == 0
-    # the system's interpreter: the course's may sit in a folder only root can enter (pyenv under /root)
-    interpreter = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
     attempt = subprocess.run(
-        [interpreter, "-c", f"import socket; socket.socket(socket.AF_UNIX).connect({server.socket!r})"],
+        [_system_interpreter(), "-c",
+         f"import socket; socket.socket(socket.AF_UNIX).connect({server.socket!r})"],
         user=65534, group=65534, capture_output=True, text=True, timeout=60)
     assert attempt.returncode != 0 and "PermissionError" in attempt.stderr, attempt.stderr
+
+
+def test_a_peer_of_another_uid_is_refused_before_it_is_read():
+    """The server's second lock, behind the folder's mode: a request over a socket that another uid
+    could reach is refused for its sender's uid, before any of its bytes or descriptors are read."""
+    folder = tempfile.mkdtemp(prefix="peer-", dir="/tmp")
+    try:
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "kernels.sock")
+        with socket.socket(socket.AF_UNIX) as listener:
+            listener.bind(path)
+            os.chmod(path, 0o777)
+            listener.listen(1)
+            sender = subprocess.Popen(
+                [_system_interpreter(), "-c", "import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+                 f"s.connect({path!r}); s.sendall(b'{{}}'); time.sleep(10)"],
+                user=65534, group=65534)
+            try:
+                connection, _ = listener.accept()
+                with connection, pytest.raises(PermissionError, match="uid 65534 may not ask for kernels"):
+                    _read_request(connection)
+            finally:
+                sender.kill()
+                sender.wait()
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_without_a_font_list_kernels_are_launched():
