@@ -30,7 +30,9 @@ CPU times), and for the
 ``course grade`` runs the per-submission task time (median and max), the median
 seconds of each phase of a task (``TaskResult.phases``) and of each step of the
 start-up (``StartupTimings``, median of the repeats per step) from their JSON
-report, and checks that the gradebooks agree.
+report, and checks that the gradebooks agree. It also samples memory twice a second: the peak
+``Pss`` of the run's whole process tree (nbgrader and its kernels, or the cluster, workers, kernel
+servers and kernels) and the peak of the machine's memory in use over its value at the start.
 
 ``--judge-compare`` runs instead ``course grade "*" --workers 2`` with the judge and with
 ``--no-judge``, interleaved (on, off, on, off, ...) ``--repeat`` times each, each on a
@@ -53,7 +55,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.machine import describe_machine, load_average, machine_busy_seconds  # noqa: E402
+from benchmarks.machine import (  # noqa: E402
+    MemoryPeaks,
+    describe_machine,
+    load_average,
+    machine_busy_seconds,
+)
 from grader.instructor.gradebook import gradebook_snapshot  # noqa: E402
 from grader.messages import BACKGROUND_STEPS, PHASES, STARTUP_STEPS  # noqa: E402
 from grader.nbgrader_terms import nbgrader_environment  # noqa: E402
@@ -102,17 +109,26 @@ def run(label: str, template: Path, base: Path, command: list[str]) -> dict:
     load = load_average()
     busy_before = machine_busy_seconds()
     started = time.perf_counter()
-    process = subprocess.run(command, cwd=course, env=environment(), capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, cwd=course, env=environment(), stdout=stdout, stderr=stderr,
+                                   text=True)
+        memory = MemoryPeaks(process.pid)
+        process.wait()
+        seconds = time.perf_counter() - started
+        memory.stop()
+        stdout.seek(0)
+        stderr.seek(0)
+        output, errors = stdout.read(), stderr.read()
     # the machine's busy CPU time over the run: nbgrader, or course grade with its cluster, workers,
     # nbgrader processes, kernel servers and kernels (RUSAGE_CHILDREN misses the processes that end
     # without being waited for, as a worker's kernel server and its kernels when the cluster closes)
     cpu = machine_busy_seconds() - busy_before
     if process.returncode not in (0, 1):
-        print(process.stdout[-3000:], process.stderr[-3000:], file=sys.stderr)
+        print(output[-3000:], errors[-3000:], file=sys.stderr)
         raise SystemExit(f"{label} failed with status {process.returncode}")
     outcome = {"label": label, "seconds": seconds, "cpu": cpu, "course": course, "status": process.returncode,
-               "load": load}
+               "load": load, "tree_peak": memory.tree_peak, "tree_processes": memory.tree_processes,
+               "machine_peak": memory.machine_peak - memory.machine_before}
     report = course / "report.json"
     if report.exists():
         log = json.loads(report.read_text())
@@ -141,6 +157,8 @@ def interleaved(labels: list[str], template: Path, base: Path, commands: dict, t
         median = sorted(runs, key=lambda o: o["seconds"])[len(runs) // 2]
         summaries.append({**median, "seconds": statistics.median(o["seconds"] for o in runs),
                           "cpu": statistics.median(o["cpu"] for o in runs),
+                          "tree_peak": statistics.median(o["tree_peak"] for o in runs),
+                          "machine_peak": statistics.median(o["machine_peak"] for o in runs),
                           "all_seconds": [o["seconds"] for o in runs],
                           "startups": [o["startup"] for o in runs if o.get("startup")]})
     return summaries
@@ -230,6 +248,11 @@ def main() -> None:
         for outcome in runs:
             print(f"{outcome['label']}: {outcome['seconds'] / count:.1f} s per submission on average; runs: "
                   + ", ".join(f"{seconds:.1f}" for seconds in outcome["all_seconds"]) + " s")
+        for outcome in runs:
+            print(f"{outcome['label']}: memory at its peak, median of the runs: the run's processes "
+                  f"{outcome['tree_peak'] / 2**20:.0f} MB (Pss; {outcome['tree_processes']} processes in the "
+                  f"median run's peak), the machine's memory in use "
+                  f"{outcome['machine_peak'] / 2**20:+.0f} MB over its start")
         for outcome in runs:
             for line in startup_lines(outcome):
                 print(line)

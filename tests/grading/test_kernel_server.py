@@ -176,7 +176,7 @@ def test_a_peer_of_another_uid_is_refused_before_it_is_read():
             os.chmod(path, 0o777)
             listener.listen(1)
             sender = subprocess.Popen(
-                [_system_interpreter(), "-c", "import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+                [_system_interpreter(), "-c", "import socket, time; s = socket.socket(socket.AF_UNIX); "
                  f"s.connect({path!r}); s.sendall(b'{{}}'); time.sleep(10)"],
                 user=65534, group=65534)
             try:
