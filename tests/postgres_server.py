@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import glob
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.ports import free_port
 
 __all__ = ["postgres_binaries", "postgres_server", "create_database"]
 
@@ -40,9 +41,7 @@ def postgres_server() -> Iterator[str]:
                                 "(as root)")
     data = Path(tempfile.mkdtemp(prefix="pg-"))
     shutil.chown(data, "postgres", "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
 
     def as_postgres(*command):
         return subprocess.run(["runuser", "-u", "postgres", "--", *command], check=True,

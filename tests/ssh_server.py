@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.ports import free_port
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -43,21 +45,6 @@ def why_no_sshd() -> str | None:
     return None
 
 
-def _free_port(addresses: tuple[str, ...]) -> int:
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((addresses[0], 0))
-            port = probe.getsockname()[1]
-        try:
-            for address in addresses[1:]:
-                with socket.socket() as other:
-                    other.bind((address, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError(f"no port free on every one of {addresses}")
-
-
 def _answering(address: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((address, port), timeout=1) as conn:
         return conn.recv(4).startswith(b"SSH-")
@@ -75,7 +62,7 @@ def ssh_server(folder: Path, addresses: tuple[str, ...] = ("127.0.0.1", "127.0.0
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     authorized = folder / "authorized_keys"
     authorized.write_text(Path(f"{client_key}.pub").read_text())
-    port = _free_port(addresses)
+    port = free_port(*addresses)
     config = folder / "sshd_config"
     config.write_text("\n".join([
         *(f"ListenAddress {address}:{port}" for address in addresses),

@@ -20,7 +20,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from tests.notebooks import ROOT
+from tests.ports import free_port
 
 LEARNER_USER = "coursetest"
 HEAVY = ("dask", "distributed", "psycopg2", "tqdm", "torch", "playwright")
@@ -60,12 +60,6 @@ def _fresh_copy(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return destination
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _clean_environment(home: str) -> dict:
@@ -99,7 +93,7 @@ def _shutdown(port: int, token: str) -> None:
 def run_make_course(folder: Path, home: str, user: int | None = None, group: int | None = None) -> dict:
     """``make course`` in ``folder``; returns the output, timings, and ``make``'s exit status."""
     python = _python()
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     log = folder.parent / f"make-course-{port}.log"
     lab_args = f"--port={port} --no-browser --IdentityProvider.token={token}"
     started = time.perf_counter()

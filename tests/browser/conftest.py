@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +31,7 @@ from grader.nbgrader_terms import nbgrader_environment
 from tests.browser.lab import ARTIFACTS, Lab, released_assignments, wait_until_answering
 from tests.course_copy import make_course_copy
 from tests.notebooks import ROOT
+from tests.ports import free_port
 
 CHROMIUM_ARGS = [  # Playwright adds --headless itself
     "--no-sandbox",
@@ -87,12 +87,6 @@ def browser(chromium_path):
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _make_course(folder: Path, assignments: list[str]) -> Path:
     """Course copy: config, sources and the committed release, which is what a student opens.
 
@@ -142,7 +136,7 @@ def _serve(base: Path, front_end: str):
     course = _make_course(base / "course", released_assignments())
     home = base / "home"
     _page_config(home / "config")
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     app = {"jupyterlab": "LabApp", "notebook": "JupyterNotebookApp"}[front_end]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / ("jupyter-server.log" if front_end == "jupyterlab" else f"{front_end}-server.log")

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from tests.browser.lab import ARTIFACTS, NOTEBOOK_READY, PANEL, Lab, wait_until_answering
 from tests.notebooks import ROOT
+from tests.ports import free_port
 
 HUB = ROOT / "hub"
 PROXY = HUB / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -54,12 +54,6 @@ def _proxy_runs() -> bool:
     if not PROXY.exists():
         return False
     return subprocess.run([str(PROXY), "--version"], capture_output=True).returncode == 0
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def screenshot(page_or_element, name: str) -> Path:
@@ -110,14 +104,14 @@ class Hub:
     # -- the hub ----------------------------------------------------------------------------------
 
     def start(self) -> None:
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ)
         env.update({
             "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
             "BACKPROP_HUB_ROOT": str(self.root),
             "BACKPROP_HUB_PORT": str(port),
-            "BACKPROP_HUB_API_PORT": str(_free_port()),
-            "BACKPROP_HUB_PROXY_API_PORT": str(_free_port()),
+            "BACKPROP_HUB_API_PORT": str(free_port()),
+            "BACKPROP_HUB_PROXY_API_PORT": str(free_port()),
             # the tests wait on JupyterLab's own state, as in tests/browser/lab.py
             "BACKPROP_HUB_SINGLEUSER_ARGS": "--LabApp.expose_app_in_browser=True",
         })

@@ -26,7 +26,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from grader.worker.zygote import process_tree
 from tests.course_copy import nbgrader
 from tests.grading import corpus
 from tests.grading.conftest import clone_course, course_env, course_grade
+from tests.ports import free_port
 from tests.postgres_server import create_database
 from tests.ssh_server import SSHServer, ssh_server, why_no_sshd
 
@@ -146,9 +146,7 @@ def dask_cluster(folder: Path, workers: int = 2):
     from distributed import Client
 
     dask = str(Path(sys.executable).parent / "dask")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     folder.mkdir(parents=True, exist_ok=True)
     env = course_env()  # the course on PYTHONPATH: what installing it with the grading extra gives a worker
