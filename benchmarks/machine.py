@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 from pathlib import Path
 
 
@@ -94,8 +95,6 @@ class MemoryPeaks:
     """
 
     def __init__(self, root: int, interval: float = 0.5):
-        import threading
-
         self.root, self.interval = root, interval
         self.machine_before = self.machine_peak = machine_memory_in_use()
         self.tree_peak = self.tree_processes = self.samples = 0

@@ -167,12 +167,13 @@ def test_an_answer_that_lies_is_named_for_what_it_is(graded, trick):
     assert len(named) >= len(messages) // 2, messages
 
 
-@pytest.mark.parametrize("trick", sorted(tricks.LIARS))
+@pytest.mark.parametrize("trick", sorted(tricks.OUTLIVED))
 def test_a_lying_answer_gets_past_checks_that_stop_the_broken_answer(graded, trick):
-    """The liars work on the checks they target: in the kernel, cells that stop the broken answer at an
-    equality (``AddLayer.forward(3, -4) should be -1``) fail the liar only at a later check, one that
-    reads the number it holds; so they earn nothing there either
-    (:func:`test_the_checks_in_the_kernel_no_longer_believe_a_lying_answer`)."""
+    """The outlived liars still work on the checks they target: in the kernel, cells that stop the
+    broken answer at an equality (``AddLayer.forward(3, -4) should be -1``) fail the liar only at a
+    later check, one that reads the number it holds; so they earn nothing there either
+    (:func:`test_the_checks_in_the_kernel_no_longer_believe_a_lying_answer`). The chameleon passes
+    those cells whole (:func:`test_the_trick_beats_the_checks_in_the_kernel`)."""
     liar = graded["in_kernel"][trick]["messages"]
     broken = graded["in_kernel"][tricks.BROKEN]["messages"]
     got_past = [cell for cell, message in broken.items() if message and message not in liar.get(cell, "")]
